@@ -1,0 +1,147 @@
+import { ErrorCode, ProtocolError } from './errors';
+import { encodeFrame } from './frame';
+import { Op, opName } from './ops';
+import { type Body, decodeShape, encodeShape, type Shape } from './schema';
+
+/** Message kinds. */
+export const MsgKind = { Text: 1, Image: 2, Voice: 3 } as const;
+export type MsgKind = (typeof MsgKind)[keyof typeof MsgKind];
+
+/** Conversation kinds. */
+export const ConvKind = { Direct: 1, Group: 2 } as const;
+export type ConvKind = (typeof ConvKind)[keyof typeof ConvKind];
+
+/** Receipt kinds. */
+export const ReceiptKind = { Delivered: 1, Read: 2 } as const;
+export type ReceiptKind = (typeof ReceiptKind)[keyof typeof ReceiptKind];
+
+const MessageShape = {
+  id: [1, 'uint'],
+  conv: [2, 'uint'],
+  sender: [3, 'str'],
+  /** The sender's clientMsgId; only sent to the sender's own devices. */
+  cmid: [4, 'str', 'opt'],
+  convSeq: [5, 'uint'],
+  ts: [6, 'uint'],
+  kind: [7, 'uint'],
+  text: [8, 'str', 'opt'],
+} as const satisfies Shape;
+
+const MemberShape = {
+  user: [1, 'str'],
+  /** Highest convSeq delivered to one of this member's devices. */
+  delivered: [2, 'uint'],
+  /** Highest convSeq this member has read. */
+  read: [3, 'uint'],
+} as const satisfies Shape;
+
+const ConversationShape = {
+  id: [1, 'uint'],
+  kind: [2, 'uint'],
+  title: [3, 'str', 'opt'],
+  members: [4, { list: { obj: MemberShape } }],
+  /** convSeq of the newest message; 0 when empty. */
+  lastSeq: [5, 'uint'],
+  /** Messages from others after my read position. */
+  unread: [6, 'uint'],
+  last: [7, { obj: MessageShape }, 'opt'],
+  createdAt: [8, 'uint'],
+} as const satisfies Shape;
+
+const ReceiptShape = {
+  conv: [1, 'uint'],
+  user: [2, 'str'],
+  kind: [3, 'uint'],
+  upTo: [4, 'uint'],
+} as const satisfies Shape;
+
+/** A timeline event: exactly one field is set; a reader skips (but counts) an event it does not know. */
+const EventShape = {
+  msg: [1, { obj: MessageShape }, 'opt'],
+  receipt: [2, { obj: ReceiptShape }, 'opt'],
+  conv: [3, { obj: ConversationShape }, 'opt'],
+} as const satisfies Shape;
+
+const Empty = {} as const satisfies Shape;
+
+/** The body schema of every op except BATCH. */
+export const schemas = {
+  [Op.AUTH]: { token: [1, 'str'], device: [2, 'str'], client: [3, 'str', 'opt'] },
+  [Op.AUTH_OK]: {
+    user: [1, 'str'],
+    device: [2, 'str'],
+    epoch: [3, 'uint'],
+    /** The user's newest timeline seq. */
+    seq: [4, 'uint'],
+    heartbeatMs: [5, 'uint'],
+    maxFrame: [6, 'uint'],
+    time: [7, 'uint'],
+  },
+  [Op.PING]: Empty,
+  [Op.PONG]: Empty,
+  [Op.ERROR]: {
+    code: [1, 'str'],
+    message: [2, 'str'],
+    retryMs: [3, 'uint', 'opt'],
+    url: [4, 'str', 'opt'],
+    /** The sender closes the link after this frame. */
+    fatal: [5, 'bool', 'opt'],
+  },
+  [Op.OK]: Empty,
+  [Op.NOTIFY]: { epoch: [1, 'uint'], seq: [2, 'uint'] },
+  [Op.SEND]: { cmid: [1, 'str'], conv: [2, 'uint'], kind: [3, 'uint'], text: [4, 'str', 'opt'] },
+  [Op.SEND_ACK]: { cmid: [1, 'str'], id: [2, 'uint'], convSeq: [3, 'uint'], ts: [4, 'uint'] },
+  [Op.SYNC]: { epoch: [1, 'uint'], seq: [2, 'uint'], limit: [3, 'uint', 'opt'] },
+  [Op.SYNC_REPLY]: {
+    epoch: [1, 'uint'],
+    /** The SynKey seq the events follow: event i has seq `from + i + 1`. */
+    from: [2, 'uint'],
+    /** The new SynKey seq: `from + events.length`. */
+    seq: [3, 'uint'],
+    more: [4, 'bool'],
+    /** The client's epoch is unknown: drop local state and sync again from seq 0. */
+    reset: [5, 'bool', 'opt'],
+    events: [6, { list: { obj: EventShape } }],
+  },
+  [Op.ACK]: { epoch: [1, 'uint'], seq: [2, 'uint'] },
+  [Op.POLL]: { epoch: [1, 'uint'], seq: [2, 'uint'], waitMs: [3, 'uint', 'opt'] },
+  [Op.READ]: { conv: [1, 'uint'], upTo: [2, 'uint'] },
+  [Op.CONV_CREATE]: { kind: [1, 'uint'], members: [2, { list: 'str' }], title: [3, 'str', 'opt'] },
+  [Op.CONV]: { conv: [1, { obj: ConversationShape }] },
+  [Op.CONV_LIST]: Empty,
+  [Op.CONV_LIST_REPLY]: { convs: [1, { list: { obj: ConversationShape } }] },
+  [Op.HISTORY]: { conv: [1, 'uint'], before: [2, 'uint', 'opt'], limit: [3, 'uint', 'opt'] },
+  [Op.HISTORY_REPLY]: { msgs: [1, { list: { obj: MessageShape } }], more: [2, 'bool'] },
+} as const satisfies Record<Exclude<Op, typeof Op.BATCH>, Shape>;
+
+/** An op that has a body schema (every op but BATCH). */
+export type BodyOp = keyof typeof schemas;
+/** The body type of op `O`. */
+export type BodyOf<O extends BodyOp> = Body<(typeof schemas)[O]>;
+
+export type Message = Body<typeof MessageShape>;
+export type Member = Body<typeof MemberShape>;
+export type Conversation = Body<typeof ConversationShape>;
+export type Receipt = Body<typeof ReceiptShape>;
+export type SyncEvent = Body<typeof EventShape>;
+
+function schemaOf(op: number): Shape {
+  const s = (schemas as Record<number, Shape>)[op];
+  if (!s) throw new ProtocolError(ErrorCode.UnknownOp, `unknown op ${opName(op)}`);
+  return s;
+}
+
+/** Encodes the body of `op`. */
+export function encodeBody<O extends BodyOp>(op: O, body: BodyOf<O>): Uint8Array {
+  return encodeShape(schemaOf(op), body as never, opName(op));
+}
+
+/** Decodes the body of `op`; throws {@link ProtocolError} (UNKNOWN_OP or BAD_BODY). */
+export function decodeBody<O extends BodyOp>(op: O, bytes: Uint8Array): BodyOf<O> {
+  return decodeShape(schemaOf(op), bytes, opName(op)) as BodyOf<O>;
+}
+
+/** Encodes a whole frame: header plus the encoded body of `op`. */
+export function frame<O extends BodyOp>(op: O, seq: number, body: BodyOf<O>): Uint8Array {
+  return encodeFrame(op, seq, encodeBody(op, body));
+}

@@ -1,0 +1,7 @@
+export * from './bodies';
+export * from './errors';
+export * from './frame';
+export * from './header';
+export * from './limits';
+export * from './ops';
+export type { Body, Field, FieldType, Shape } from './schema';
