@@ -62,3 +62,25 @@ export class ProtocolError extends Error {
     super(message);
   }
 }
+
+/** The WebSocket close code that goes with a fatal error of `code`. */
+export function closeCodeFor(code: string): CloseCode {
+  switch (code) {
+    case ErrorCode.FrameTooLarge:
+      return CloseCode.TooLarge;
+    case ErrorCode.Unauthenticated:
+      return CloseCode.Unauthenticated;
+    case ErrorCode.TokenExpired:
+      return CloseCode.TokenExpired;
+    case ErrorCode.RateLimited:
+      return CloseCode.RateLimited;
+    case ErrorCode.TlsRequired:
+      return CloseCode.TlsRequired;
+    case ErrorCode.Timeout:
+      return CloseCode.HeartbeatTimeout;
+    case ErrorCode.Unavailable:
+      return CloseCode.GoingAway;
+    default:
+      return CloseCode.Protocol;
+  }
+}

@@ -46,6 +46,9 @@ function fail(path: string, why: string): never {
   throw new ProtocolError(ErrorCode.BadBody, `${path}: ${why}`);
 }
 
+/** A lone (unpaired) UTF-16 surrogate: msgpack strings are UTF-8, which cannot represent one. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
 function isShape(t: FieldType): t is { readonly obj: Shape } {
   return typeof t === 'object' && 'obj' in t;
 }
@@ -60,6 +63,9 @@ function check(t: FieldType, v: unknown, path: string): unknown {
       return v;
     case 'str':
       if (typeof v !== 'string') fail(path, 'expected a string');
+      // Without this a lone surrogate is written as invalid UTF-8 (or silently replaced by U+FFFD in
+      // strings over 50 units), which strict decoders on other platforms reject.
+      if (LONE_SURROGATE.test(v)) fail(path, 'string has a lone surrogate (not valid UTF-8)');
       return v;
     case 'bool':
       if (typeof v !== 'boolean') fail(path, 'expected a boolean');

@@ -1,0 +1,3 @@
+export { type Identity, mintToken, verifyToken } from './auth';
+export { type RunningServer, type ServerOptions, startServer } from './server';
+export type { ChatStore } from './store/types';

@@ -1,0 +1,278 @@
+import { randomBytes } from 'node:crypto';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import { ErrorCode, type FrameLimits, Limits, ProtocolError } from '@synkey/protocol';
+import { WebSocketServer } from 'ws';
+import { mintToken, secretKey } from './auth';
+import { Dispatcher } from './dispatcher';
+import { handleShortLink } from './http-link';
+import { Notifier } from './notifier';
+import { openStore } from './store/sqlite-store';
+import type { ChatStore } from './store/types';
+import { WsLink } from './ws-link';
+
+/** Options of {@link startServer}. Every field has a default fit for development. */
+export interface ServerOptions {
+  /** Port to listen on; 0 picks a free one. Default 8787. */
+  port: number;
+  /** Interface to bind. Default 127.0.0.1. */
+  host: string;
+  /** SQLite file, or ':memory:'. Default ':memory:'. */
+  dbPath: string;
+  /** HS256 secret for tokens. Required unless `dev`; in dev mode a secret is kept in the database. */
+  secret?: string;
+  /** Dev mode: enables `GET /dev/token?user=NAME`. */
+  dev: boolean;
+  /** Server PING interval; links silent for 2.5× this are closed. Default 25 s. */
+  heartbeatMs: number;
+  /** Largest inbound frame or message in bytes. Default 256 KiB. */
+  maxFrame: number;
+  /** Requests per user: `perSecond` refill, `burst` bucket. Default 50/s, burst 100. */
+  rateLimit: { perSecond: number; burst: number };
+  /**
+   * TLS certificate and key (PEM). Without `port` the main port serves https/wss only; with `port`
+   * the main port stays plain and this one serves TLS.
+   */
+  tls?: { cert: string | Buffer; key: string | Buffer; port?: number };
+  /** Plain ws:// long links are told to reconnect over wss:// (ERROR TLS_REQUIRED). */
+  requireTls: boolean;
+  /** Extra request handler (static files, media); returns true when it answered. */
+  extraRoutes?: (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
+  /** Error log. Default console.error. */
+  log: (msg: string, err?: unknown) => void;
+}
+
+/** A started server. */
+export interface RunningServer {
+  /** `http(s)://host:port` of the main port. */
+  url: string;
+  /** `ws(s)://host:port/ws` of the main port. */
+  wsUrl: string;
+  port: number;
+  /** The TLS port's `wss://` URL when TLS runs on a port of its own. */
+  tlsWsUrl?: string;
+  secret: string;
+  store: ChatStore;
+  /** Open, authenticated long links (of one user, or all). */
+  connections(user?: string): number;
+  /** Closes a user's long links; returns how many. */
+  kick(user: string): number;
+  close(): Promise<void>;
+}
+
+const DEFAULTS: ServerOptions = {
+  port: 8787,
+  host: '127.0.0.1',
+  dbPath: ':memory:',
+  dev: false,
+  heartbeatMs: 25_000,
+  maxFrame: 256 * 1024,
+  rateLimit: { perSecond: 50, burst: 100 },
+  requireTls: false,
+  log: (msg, err) => console.error(`[synkey] ${msg}`, err ?? ''),
+};
+
+const MAX_STRIKES = 100;
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function cors(res: ServerResponse): void {
+  res.setHeader('access-control-allow-origin', '*');
+  res.setHeader('access-control-allow-methods', 'GET, POST, OPTIONS');
+  res.setHeader('access-control-allow-headers', 'content-type');
+  res.setHeader('access-control-max-age', '86400');
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function isSecure(req: IncomingMessage): boolean {
+  return (req.socket as Socket & { encrypted?: boolean }).encrypted === true;
+}
+
+/** Starts the Synkey server: WebSocket long link, HTTP short link, health and dev endpoints. */
+export async function startServer(options: Partial<ServerOptions> = {}): Promise<RunningServer> {
+  const opts: ServerOptions = { ...DEFAULTS, ...options };
+  const store = openStore(opts.dbPath);
+  const secret =
+    opts.secret ??
+    process.env.SYNKEY_SECRET ??
+    (opts.dev ? store.meta('dev_secret', () => randomBytes(32).toString('base64url')) : undefined);
+  if (!secret) {
+    store.close();
+    throw new Error('a token secret is required: set SYNKEY_SECRET (or run in dev mode)');
+  }
+  const limits: FrameLimits = { maxFrame: opts.maxFrame, maxFrames: 256 };
+  const notifier = new Notifier((user) => store.maxSeq(user));
+  const dispatcher = new Dispatcher({
+    store,
+    notifier,
+    secret: secretKey(secret),
+    heartbeatMs: opts.heartbeatMs,
+    maxFrame: opts.maxFrame,
+    rateLimit: opts.rateLimit,
+    log: opts.log,
+  });
+  const links = new Map<string, Set<WsLink>>();
+  const allLinks = new Set<WsLink>();
+  const linkDeps = {
+    dispatcher,
+    notifier,
+    limits,
+    epoch: store.epoch,
+    maxStrikes: MAX_STRIKES,
+    log: opts.log,
+    register(link: WsLink) {
+      const user = link.session!.user;
+      let set = links.get(user);
+      if (!set) {
+        set = new Set();
+        links.set(user, set);
+      }
+      set.add(link);
+    },
+    unregister(link: WsLink) {
+      allLinks.delete(link);
+      if (!link.session) return;
+      const user = link.session.user;
+      const set = links.get(user);
+      set?.delete(link);
+      if (set?.size === 0) links.delete(user);
+    },
+  };
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxFrame * 4 });
+  let tlsWsBase: string | undefined;
+
+  async function onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://x');
+    cors(res);
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204).end();
+      return;
+    }
+    if (url.pathname === '/link' && req.method === 'POST') {
+      await handleShortLink(dispatcher, limits, req, res, opts.log);
+      return;
+    }
+    if (url.pathname === '/healthz' && req.method === 'GET') {
+      json(res, 200, { ok: true, epoch: store.epoch, connections: allLinks.size });
+      return;
+    }
+    if (url.pathname === '/dev/token' && req.method === 'GET' && opts.dev) {
+      const user = url.searchParams.get('user') ?? '';
+      if (user.length === 0 || user.length > Limits.maxId) {
+        json(res, 400, { error: ErrorCode.Invalid, message: 'user must be 1..64 characters' });
+        return;
+      }
+      json(res, 200, { user, token: await mintToken(secret!, user, { name: url.searchParams.get('name') ?? user }) });
+      return;
+    }
+    if (opts.extraRoutes && (await opts.extraRoutes(req, res))) return;
+    json(res, 404, { error: ErrorCode.NotFound, message: 'not found' });
+  }
+
+  function onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    if (new URL(req.url ?? '/', 'http://x').pathname !== '/ws') {
+      socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const link = new WsLink(linkDeps, ws);
+      allLinks.add(link);
+      if (opts.requireTls && !isSecure(req) && req.headers['x-forwarded-proto'] !== 'https') {
+        const host = (req.headers.host ?? `${opts.host}`).replace(/:\d+$/, '');
+        const url = tlsWsBase ? tlsWsBase.replace('//HOST', `//${host}`) : `wss://${req.headers.host}/ws`;
+        link.fail(new ProtocolError(ErrorCode.TlsRequired, 'this server requires TLS'), { url });
+      }
+    });
+  }
+
+  function handler(req: IncomingMessage, res: ServerResponse): void {
+    onRequest(req, res).catch((e) => {
+      opts.log('request failed', e);
+      if (!res.headersSent) json(res, 500, { error: ErrorCode.Internal, message: 'internal error' });
+    });
+  }
+
+  const servers: Server[] = [];
+  const plainOrTls =
+    opts.tls && opts.tls.port === undefined
+      ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, handler)
+      : createHttpServer(handler);
+  servers.push(plainOrTls);
+  const mainSecure = opts.tls !== undefined && opts.tls.port === undefined;
+  let port: number;
+  try {
+    port = await listen(plainOrTls, opts.port, opts.host);
+    if (opts.tls?.port !== undefined) {
+      const tlsServer = createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, handler);
+      servers.push(tlsServer);
+      const tlsPort = await listen(tlsServer, opts.tls.port, opts.host);
+      tlsWsBase = `wss://HOST:${tlsPort}/ws`;
+    }
+  } catch (e) {
+    for (const s of servers) s.close();
+    store.close();
+    throw e;
+  }
+  for (const s of servers) {
+    s.on('upgrade', onUpgrade);
+    s.headersTimeout = 20_000;
+    s.requestTimeout = 60_000;
+  }
+
+  const deadMs = opts.heartbeatMs * 2.5;
+  const ticker = setInterval(() => {
+    const now = Date.now();
+    for (const link of allLinks) link.heartbeat(now, deadMs);
+    dispatcher.sweep(now);
+  }, opts.heartbeatMs);
+  ticker.unref();
+
+  const base = `${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}`;
+  return {
+    url: `${mainSecure ? 'https' : 'http'}://${base}`,
+    wsUrl: `${mainSecure ? 'wss' : 'ws'}://${base}/ws`,
+    ...(tlsWsBase ? { tlsWsUrl: tlsWsBase.replace('HOST', opts.host) } : {}),
+    port,
+    secret,
+    store,
+    connections: (user) =>
+      user === undefined ? [...links.values()].reduce((n, s) => n + s.size, 0) : (links.get(user)?.size ?? 0),
+    kick(user) {
+      const set = [...(links.get(user) ?? [])];
+      for (const link of set)
+        link.fail(new ProtocolError(ErrorCode.Unavailable, 'disconnected by the server'), { retryMs: 0 });
+      return set.length;
+    },
+    async close() {
+      clearInterval(ticker);
+      for (const link of [...allLinks]) link.fail(new ProtocolError(ErrorCode.Unavailable, 'server shutting down'));
+      notifier.releaseAll();
+      await Promise.all(
+        servers.map(
+          (s) =>
+            new Promise<void>((resolve) => {
+              s.close(() => resolve());
+              s.closeAllConnections();
+            }),
+        ),
+      );
+      wss.close();
+      store.close();
+    },
+  };
+}

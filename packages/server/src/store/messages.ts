@@ -1,0 +1,82 @@
+import { type BodyOf, Limits, type Message, type Op } from '@synkey/protocol';
+import type Database from 'better-sqlite3';
+import type { Conversations } from './conversations';
+import { EventKind, type MessageRow, toMessage } from './rows';
+import type { Timeline } from './timeline';
+import { checkId, checkMsgKind, checkText, checkUint, clampLimit } from './validate';
+
+type SendAck = BodyOf<typeof Op.SEND_ACK>;
+
+interface InsertParams {
+  conv: number;
+  convSeq: number;
+  sender: string;
+  cmid: string;
+  kind: number;
+  text: string;
+  ts: number;
+}
+
+/** Sending (with cmid dedupe) and reading back messages. */
+export class Messages {
+  private readonly byCmid: Database.Statement<[string, string], Omit<SendAck, 'cmid'>>;
+  private readonly insert: Database.Statement<[InsertParams], number>;
+  private readonly bumpConv: Database.Statement<[number, number, number, number]>;
+  private readonly page: Database.Statement<[number, number, number], MessageRow>;
+
+  constructor(
+    db: Database.Database,
+    private readonly conversations: Conversations,
+    private readonly timeline: Timeline,
+  ) {
+    this.byCmid = db.prepare<[string, string], Omit<SendAck, 'cmid'>>(
+      'SELECT id, conv_seq AS convSeq, ts FROM messages WHERE sender = ? AND cmid = ?',
+    );
+    this.insert = db
+      .prepare<[InsertParams], number>(
+        `INSERT INTO messages (conv_id, conv_seq, sender, cmid, kind, text, ts)
+         VALUES (@conv, @convSeq, @sender, @cmid, @kind, @text, @ts) RETURNING id`,
+      )
+      .pluck();
+    this.bumpConv = db.prepare<[number, number, number, number]>(
+      'UPDATE conversations SET last_seq = ?, last_ts = ?, updated_at = ? WHERE id = ?',
+    );
+    this.page = db.prepare<[number, number, number], MessageRow>(
+      'SELECT * FROM messages WHERE conv_id = ? AND conv_seq < ? ORDER BY conv_seq DESC LIMIT ?',
+    );
+  }
+
+  /**
+   * Stores a message from `user` and appends it to every member's timeline. The sender's read position does
+   * not move: only READ moves it, so every read is announced by a receipt. A cmid the sender already used returns the original ack and stores nothing, even
+   * when the conversation or text differ.
+   */
+  send(user: string, req: BodyOf<typeof Op.SEND>): { ack: SendAck; grew: string[]; duplicate: boolean } {
+    checkId(user, 'user');
+    const cmid = checkId(req.cmid, 'cmid');
+    const original = this.byCmid.get(user, cmid);
+    if (original) return { ack: { cmid, ...original }, grew: [], duplicate: true };
+    checkMsgKind(req.kind);
+    const text = checkText(req.text);
+    const conv = this.conversations.requireMember(req.conv, user);
+
+    const convSeq = conv.lastSeq + 1;
+    const ts = Math.max(Date.now(), conv.lastTs);
+    const id = this.insert.get({ conv: conv.conv, convSeq, sender: user, cmid, kind: req.kind, text, ts }) as number;
+    this.bumpConv.run(convSeq, ts, ts, conv.conv);
+    const grew = this.timeline.appendToMembers({ kind: EventKind.Message, conv: conv.conv, msg: id });
+    return { ack: { cmid, id, convSeq, ts }, grew, duplicate: false };
+  }
+
+  /** Up to `limit` messages of the conversation with convSeq below `before` (default: all), oldest first. */
+  history(user: string, req: BodyOf<typeof Op.HISTORY>): { msgs: Message[]; more: boolean } {
+    checkId(user, 'user');
+    const conv = this.conversations.requireMember(req.conv, user);
+    const before = req.before === undefined ? conv.lastSeq + 1 : checkUint(req.before, 'before');
+    const limit = clampLimit(req.limit, Limits.historyPage, Limits.maxHistoryPage);
+    const rows = this.page.all(conv.conv, before, limit + 1);
+    const more = rows.length > limit;
+    if (more) rows.pop();
+    return { msgs: rows.reverse().map((row) => toMessage(row, user)), more };
+  }
+}

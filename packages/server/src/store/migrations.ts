@@ -1,0 +1,107 @@
+import { randomInt } from 'node:crypto';
+import type Database from 'better-sqlite3';
+
+/** One schema step. Step N (1-based) brings the database from `user_version` N-1 to N. */
+export interface Migration {
+  readonly name: string;
+  up(db: Database.Database): void;
+}
+
+const initialSchema = `
+CREATE TABLE meta (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE users (
+  id           TEXT PRIMARY KEY,
+  name         TEXT,
+  timeline_seq INTEGER NOT NULL DEFAULT 0,
+  created_at   INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE devices (
+  user_id   TEXT NOT NULL REFERENCES users(id),
+  device_id TEXT NOT NULL,
+  acked_seq INTEGER NOT NULL DEFAULT 0,
+  last_seen INTEGER NOT NULL,
+  PRIMARY KEY (user_id, device_id)
+) WITHOUT ROWID;
+
+CREATE TABLE conversations (
+  id         INTEGER PRIMARY KEY AUTOINCREMENT,
+  kind       INTEGER NOT NULL,
+  title      TEXT,
+  direct_key TEXT UNIQUE,
+  last_seq   INTEGER NOT NULL DEFAULT 0,
+  last_ts    INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+
+CREATE TABLE members (
+  conv_id       INTEGER NOT NULL REFERENCES conversations(id),
+  user_id       TEXT NOT NULL REFERENCES users(id),
+  delivered_seq INTEGER NOT NULL DEFAULT 0,
+  read_seq      INTEGER NOT NULL DEFAULT 0,
+  joined_at     INTEGER NOT NULL,
+  PRIMARY KEY (conv_id, user_id)
+) WITHOUT ROWID;
+CREATE INDEX members_by_user ON members(user_id);
+
+-- UNIQUE(sender, cmid) is the processed-client-ID record that makes SEND idempotent.
+CREATE TABLE messages (
+  id       INTEGER PRIMARY KEY AUTOINCREMENT,
+  conv_id  INTEGER NOT NULL REFERENCES conversations(id),
+  conv_seq INTEGER NOT NULL,
+  sender   TEXT NOT NULL REFERENCES users(id),
+  cmid     TEXT NOT NULL,
+  kind     INTEGER NOT NULL,
+  text     TEXT,
+  ts       INTEGER NOT NULL,
+  UNIQUE (sender, cmid),
+  UNIQUE (conv_id, conv_seq)
+);
+
+-- kind 1: message (msg_id, conv_id); 2: receipt (conv_id, r_user, r_kind, r_upto); 3: conversation (conv_id).
+CREATE TABLE timeline (
+  user_id TEXT NOT NULL REFERENCES users(id),
+  seq     INTEGER NOT NULL,
+  kind    INTEGER NOT NULL,
+  msg_id  INTEGER REFERENCES messages(id),
+  conv_id INTEGER,
+  r_user  TEXT,
+  r_kind  INTEGER,
+  r_upto  INTEGER,
+  PRIMARY KEY (user_id, seq)
+) WITHOUT ROWID;
+`;
+
+/** The schema history, oldest first. Append new steps; never edit one that has shipped. */
+export const migrations: readonly Migration[] = [
+  {
+    name: 'initial schema and epoch',
+    up(db) {
+      db.exec(initialSchema);
+      db.prepare("INSERT INTO meta (key, value) VALUES ('epoch', ?)").run(String(randomInt(1, 2 ** 32)));
+    },
+  },
+];
+
+/**
+ * Brings the database up to the newest schema, one transaction per step, tracked by `PRAGMA user_version`.
+ * Throws if the database was written by a newer server.
+ */
+export function migrate(db: Database.Database, steps: readonly Migration[] = migrations): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > steps.length) {
+    throw new Error(`database schema version ${current} is newer than this server knows (${steps.length})`);
+  }
+  for (let version = current; version < steps.length; version++) {
+    const step = steps[version] as Migration;
+    db.transaction(() => {
+      step.up(db);
+      db.pragma(`user_version = ${version + 1}`);
+    }).immediate();
+  }
+}

@@ -1,0 +1,90 @@
+import Database from 'better-sqlite3';
+import { Conversations } from './conversations';
+import { Messages } from './messages';
+import { migrate } from './migrations';
+import { Receipts } from './receipts';
+import { Summaries } from './summaries';
+import { SyncReader } from './sync';
+import { Timeline } from './timeline';
+import type { ChatStore } from './types';
+import { checkId, checkName } from './validate';
+
+/**
+ * Opens (creating and migrating as needed) the SQLite database at `path` (`':memory:'` for a throwaway one)
+ * and returns the chat store over it. WAL with `synchronous = NORMAL`: a killed process never loses a
+ * committed transaction; only an OS crash or power loss may drop the last few.
+ */
+export function openStore(path: string): ChatStore {
+  const db = new Database(path);
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+    migrate(db);
+    return createStore(db);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+function createStore(db: Database.Database): ChatStore {
+  const epoch = Number(db.prepare<[], string>("SELECT value FROM meta WHERE key = 'epoch'").pluck().get());
+  if (!Number.isSafeInteger(epoch) || epoch < 1) throw new Error('the database has no valid epoch');
+
+  const timeline = new Timeline(db);
+  const summaries = new Summaries(db);
+  const conversations = new Conversations(db, timeline, summaries);
+  const messages = new Messages(db, conversations, timeline);
+  const receipts = new Receipts(db, epoch, conversations, timeline);
+  const syncReader = new SyncReader(db, epoch, timeline, summaries);
+
+  const upsertUser = db.prepare<[string, string | null, number]>(
+    `INSERT INTO users (id, name, created_at) VALUES (?, ?, ?)
+     ON CONFLICT (id) DO UPDATE SET name = excluded.name
+     WHERE excluded.name IS NOT NULL AND excluded.name IS NOT users.name`,
+  );
+  const touchDevice = db.prepare<[string, string, number]>(
+    `INSERT INTO devices (user_id, device_id, last_seen) VALUES (?, ?, ?)
+     ON CONFLICT (user_id, device_id) DO UPDATE SET last_seen = excluded.last_seen`,
+  );
+  const metaGet = db.prepare<[string], string>('SELECT value FROM meta WHERE key = ?').pluck();
+  const metaPut = db.prepare<[string, string]>('INSERT INTO meta (key, value) VALUES (?, ?)');
+
+  const write = <A extends unknown[], R>(fn: (...args: A) => R) => db.transaction(fn).immediate;
+  const readOnly = <A extends unknown[], R>(fn: (...args: A) => R) => db.transaction(fn).deferred;
+
+  const ensureUser = write((user: string, device?: string, name?: string) => {
+    checkId(user, 'user');
+    if (device !== undefined) checkId(device, 'device');
+    const displayName = checkName(name);
+    const now = Date.now();
+    upsertUser.run(user, displayName, now);
+    if (device !== undefined) touchDevice.run(user, device, now);
+  });
+  const meta = write((key: string, init: () => string) => {
+    const stored = metaGet.get(key);
+    if (stored !== undefined) return stored;
+    const value = init();
+    metaPut.run(key, value);
+    return value;
+  });
+
+  return {
+    epoch,
+    ensureUser,
+    maxSeq: (user) => timeline.newest(user),
+    send: write(messages.send.bind(messages)),
+    sync: readOnly(syncReader.sync.bind(syncReader)),
+    ack: write(receipts.ack.bind(receipts)),
+    read: write(receipts.read.bind(receipts)),
+    createConversation: write(conversations.create.bind(conversations)),
+    listConversations: readOnly(summaries.list.bind(summaries)),
+    history: readOnly(messages.history.bind(messages)),
+    meta,
+    close: () => {
+      db.close();
+    },
+  };
+}

@@ -1,0 +1,165 @@
+import {
+  closeCodeFor,
+  decodeFrames,
+  ErrorCode,
+  encodeBatch,
+  type FrameLimits,
+  frame,
+  Op,
+  ProtocolError,
+} from '@synkey/protocol';
+import type { WebSocket } from 'ws';
+import { type Dispatcher, errorFrame, type Session } from './dispatcher';
+import type { Notifier } from './notifier';
+
+/** What a long link needs from the server. */
+export interface WsLinkDeps {
+  dispatcher: Dispatcher;
+  notifier: Notifier;
+  limits: FrameLimits;
+  epoch: number;
+  /** Refused requests tolerated on one link before it is closed for abuse. */
+  maxStrikes: number;
+  /** Called once the link has authenticated. */
+  register(link: WsLink): void;
+  /** Called (possibly more than once) when the link is gone. */
+  unregister(link: WsLink): void;
+  log: (msg: string, err?: unknown) => void;
+}
+
+const CLOSE_GRACE_MS = 1000;
+const AUTH_TIMEOUT_MS = 10_000;
+
+/**
+ * One WebSocket long link: authenticates its first frame, hands requests to the dispatcher in
+ * arrival order, batches the frames it writes in one tick, pushes NOTIFY, and closes itself with an
+ * ERROR frame and a close code on any protocol misuse.
+ */
+export class WsLink {
+  session: Session | null = null;
+  lastSeen = Date.now();
+  private readonly openedAt = this.lastSeen;
+  private outbox: Uint8Array[] = [];
+  private flushing = false;
+  private chain: Promise<void> = Promise.resolve();
+  private unsubscribe: (() => void) | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly deps: WsLinkDeps,
+    private readonly ws: WebSocket,
+  ) {
+    ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
+    ws.on('close', () => this.dispose());
+    ws.on('error', () => this.dispose());
+  }
+
+  /** Sends a PING, or closes the link if it has been silent longer than `deadMs`. */
+  heartbeat(now: number, deadMs: number): void {
+    if (this.closed) return;
+    if (!this.session && now - this.openedAt > AUTH_TIMEOUT_MS) {
+      this.fail(new ProtocolError(ErrorCode.Unauthenticated, 'no AUTH frame in time'));
+    } else if (now - this.lastSeen > deadMs)
+      this.fail(new ProtocolError(ErrorCode.Timeout, 'no traffic within the heartbeat'));
+    else this.push(frame(Op.PING, 0, {}));
+  }
+
+  /** Closes the link with a final ERROR frame (echoing `seq` when a request caused it). */
+  fail(err: ProtocolError, extra: { url?: string; retryMs?: number } = {}, seq = 0): void {
+    if (this.closed) return;
+    this.push(errorFrame(seq, err.code, err.message, { ...extra, fatal: true }));
+    this.flush();
+    this.closed = true;
+    this.ws.close(closeCodeFor(err.code), err.code);
+    setTimeout(() => this.ws.terminate(), CLOSE_GRACE_MS).unref();
+    this.dispose();
+  }
+
+  private onMessage(data: Buffer, isBinary: boolean): void {
+    if (this.closed) return;
+    this.lastSeen = Date.now();
+    const max = this.deps.limits.maxFrame;
+    if (!isBinary) {
+      this.fail(new ProtocolError(ErrorCode.BadFrame, 'text messages are not part of the protocol'));
+    } else if (data.length > max) {
+      this.fail(new ProtocolError(ErrorCode.FrameTooLarge, `message of ${data.length} bytes exceeds ${max}`));
+    } else {
+      const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+      this.chain = this.chain.then(() => this.process(bytes));
+    }
+  }
+
+  private async process(bytes: Uint8Array): Promise<void> {
+    if (this.closed) return;
+    try {
+      const frames = decodeFrames(bytes, this.deps.limits);
+      for (const f of frames) {
+        if (this.closed) return;
+        if (!this.session) {
+          try {
+            await this.authenticate(f);
+          } catch (e) {
+            if (!(e instanceof ProtocolError)) throw e;
+            this.fail(e, {}, f.op === Op.AUTH ? f.seq : 0);
+            return;
+          }
+          continue;
+        }
+        const reply = this.deps.dispatcher.handle(this.session, f);
+        if (reply instanceof Promise)
+          reply.then(
+            (b) => this.push(b),
+            (e) => this.deps.log('poll failed', e),
+          );
+        else if (reply) this.push(reply);
+      }
+      if (this.session && this.session.strikes > this.deps.maxStrikes) {
+        this.fail(new ProtocolError(ErrorCode.RateLimited, 'rate limit exceeded repeatedly'), { retryMs: 5000 });
+      }
+    } catch (e) {
+      if (e instanceof ProtocolError) this.fail(e);
+      else {
+        this.deps.log('link failed', e);
+        this.fail(new ProtocolError(ErrorCode.Internal, 'internal error'));
+      }
+    }
+  }
+
+  private async authenticate(f: Parameters<Dispatcher['authenticate']>[0]): Promise<void> {
+    const { session, reply } = await this.deps.dispatcher.authenticate(f);
+    if (this.closed) return;
+    this.session = session;
+    this.push(reply);
+    const epoch = this.deps.epoch;
+    this.unsubscribe = this.deps.notifier.subscribe(session.user, (seq) =>
+      this.push(frame(Op.NOTIFY, 0, { epoch, seq })),
+    );
+    this.deps.register(this);
+  }
+
+  private push(bytes: Uint8Array): void {
+    if (this.closed) return;
+    this.outbox.push(bytes);
+    if (!this.flushing) {
+      this.flushing = true;
+      queueMicrotask(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushing = false;
+    if (this.outbox.length === 0 || this.ws.readyState !== this.ws.OPEN) return;
+    const frames = this.outbox;
+    this.outbox = [];
+    for (let i = 0; i < frames.length; i += this.deps.limits.maxFrames) {
+      this.ws.send(encodeBatch(frames.slice(i, i + this.deps.limits.maxFrames)));
+    }
+  }
+
+  private dispose(): void {
+    this.closed = true;
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+    this.deps.unregister(this);
+  }
+}
