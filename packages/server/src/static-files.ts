@@ -1,0 +1,56 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { extname, join, normalize, resolve, sep } from 'node:path';
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.webp': 'image/webp',
+  '.ico': 'image/x-icon',
+  '.map': 'application/json',
+  '.txt': 'text/plain; charset=utf-8',
+};
+
+/**
+ * Serves the files under `root` for GET/HEAD (`/` → `index.html`, `/x` → `x.html` when it exists).
+ * Paths that escape `root` are refused. Returns false when no file matches, so other routes can run.
+ */
+export function staticFiles(root: string, headers: Record<string, string> = {}) {
+  const base = resolve(root);
+  return async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+    let path: string;
+    try {
+      path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    } catch {
+      return false;
+    }
+    if (path.includes('\0')) return false;
+    const candidates = path.endsWith('/') ? [`${path}index.html`] : [path, `${path}.html`];
+    for (const c of candidates) {
+      const file = resolve(join(base, normalize(c)));
+      if (file !== base && !file.startsWith(base + sep)) return false;
+      const info = await stat(file).catch(() => null);
+      if (!info?.isFile()) continue;
+      const hashed = /[.-][A-Za-z0-9_-]{8,}\.(js|css)$/.test(file);
+      res.writeHead(200, {
+        'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
+        'content-length': info.size,
+        'cache-control': hashed ? 'public, max-age=31536000, immutable' : 'no-cache',
+        'x-content-type-options': 'nosniff',
+        ...headers,
+      });
+      if (req.method === 'HEAD') res.end();
+      else createReadStream(file).pipe(res);
+      return true;
+    }
+    return false;
+  };
+}

@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { type RunningServer, startServer, staticFiles } from '../src/index';
+
+let dir: string;
+let server: RunningServer;
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'synkey-static-'));
+  mkdirSync(join(dir, 'site'));
+  writeFileSync(join(dir, 'site', 'index.html'), '<h1>home</h1>');
+  writeFileSync(join(dir, 'site', 'embed.html'), '<h1>embed</h1>');
+  writeFileSync(join(dir, 'secret.txt'), 'do not serve');
+  server = await startServer({ port: 0, secret: 's', extraRoutes: staticFiles(join(dir, 'site')), log: () => {} });
+});
+after(async () => {
+  await server.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** A raw GET that does not normalise `..` the way fetch does. */
+function rawGet(path: string): Promise<{ status: number; body: string; type: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: server.port, path, method: 'GET' }, (res) => {
+      let body = '';
+      res.on('data', (c) => {
+        body += c;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, type: String(res.headers['content-type']) }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+test('serves index.html for / and page.html for /page with the right content type', async () => {
+  const home = await rawGet('/');
+  assert.equal(home.status, 200);
+  assert.equal(home.body, '<h1>home</h1>');
+  assert.match(home.type, /text\/html/);
+  assert.equal((await rawGet('/embed')).body, '<h1>embed</h1>');
+});
+
+test('paths that climb out of the served directory are refused', async () => {
+  for (const path of ['/../secret.txt', '/%2e%2e/secret.txt', '/..%2fsecret.txt', '/%00']) {
+    const res = await rawGet(path);
+    assert.equal(res.status, 404, path);
+    assert.notEqual(res.body, 'do not serve');
+  }
+});
+
+test('protocol routes still win over static files', async () => {
+  assert.equal((await rawGet('/healthz')).status, 200);
+});
