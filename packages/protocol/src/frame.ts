@@ -21,9 +21,11 @@ export interface FrameLimits {
 export const DEFAULT_LIMITS: FrameLimits = { maxFrame: 1 << 20, maxFrames: 256 };
 
 const EMPTY = new Uint8Array(0);
+const isU32 = (n: number) => Number.isInteger(n) && n >= 0 && n <= 0xffff_ffff;
 
 /** Encodes one frame: the 16-byte header followed by `body`. */
 export function encodeFrame(op: number, seq: number, body: Uint8Array = EMPTY): Uint8Array {
+  if (!isU32(op) || !isU32(seq)) throw new ProtocolError(ErrorCode.BadFrame, `op ${op} and seq ${seq} must be u32`);
   const out = new Uint8Array(HEADER_LEN + body.length);
   writeHeader(new DataView(out.buffer), 0, { packLen: out.length, headerLen: HEADER_LEN, ver: VERSION, op, seq });
   out.set(body, HEADER_LEN);

@@ -27,8 +27,9 @@ export function writeHeader(view: DataView, offset: number, h: Header): void {
 }
 
 /**
- * Reads the header at `offset` and checks that it is self-consistent and fits in `available` bytes.
- * Throws {@link ProtocolError} for a short buffer, a lying packLen or a bad headerLen.
+ * Reads the header at `offset` and checks that it is self-consistent: the 16 header bytes are
+ * available, headerLen ≥ 16 and packLen ≥ headerLen. (Whether the whole frame is present is the
+ * caller's check.) Throws {@link ProtocolError} for a short buffer or a bad headerLen/packLen.
  */
 export function readHeader(view: DataView, offset: number, available: number): Header {
   if (available < HEADER_LEN) {
