@@ -22,6 +22,7 @@ export class Messages {
   private readonly byCmid: Database.Statement<[string, string], Omit<SendAck, 'cmid'>>;
   private readonly insert: Database.Statement<[InsertParams], number>;
   private readonly bumpConv: Database.Statement<[number, number, number, number]>;
+  private readonly senderCaughtUp: Database.Statement<[number, number, number, string]>;
   private readonly page: Database.Statement<[number, number, number], MessageRow>;
 
   constructor(
@@ -41,14 +42,18 @@ export class Messages {
     this.bumpConv = db.prepare<[number, number, number, number]>(
       'UPDATE conversations SET last_seq = ?, last_ts = ?, updated_at = ? WHERE id = ?',
     );
+    this.senderCaughtUp = db.prepare<[number, number, number, string]>(
+      'UPDATE members SET delivered_seq = MAX(delivered_seq, ?), read_seq = MAX(read_seq, ?) WHERE conv_id = ? AND user_id = ?',
+    );
     this.page = db.prepare<[number, number, number], MessageRow>(
       'SELECT * FROM messages WHERE conv_id = ? AND conv_seq < ? ORDER BY conv_seq DESC LIMIT ?',
     );
   }
 
   /**
-   * Stores a message from `user` and appends it to every member's timeline. The sender's read position does
-   * not move: only READ moves it, so every read is announced by a receipt. A cmid the sender already used returns the original ack and stores nothing, even
+   * Stores a message from `user` and appends it to every member's timeline. Replying implies having read:
+   * the sender's delivered and read positions move to the new message, and the message event itself tells
+   * the other members so (no separate receipt event). A cmid the sender already used returns the original ack and stores nothing, even
    * when the conversation or text differ.
    */
   send(user: string, req: BodyOf<typeof Op.SEND>): { ack: SendAck; grew: string[]; duplicate: boolean } {
@@ -64,6 +69,7 @@ export class Messages {
     const ts = Math.max(Date.now(), conv.lastTs);
     const id = this.insert.get({ conv: conv.conv, convSeq, sender: user, cmid, kind: req.kind, text, ts }) as number;
     this.bumpConv.run(convSeq, ts, ts, conv.conv);
+    this.senderCaughtUp.run(convSeq, convSeq, conv.conv, user);
     const grew = this.timeline.appendToMembers({ kind: EventKind.Message, conv: conv.conv, msg: id });
     return { ack: { cmid, id, convSeq, ts }, grew, duplicate: false };
   }

@@ -159,17 +159,17 @@ describe('send', () => {
     assert.equal(say(store, 'bob', conv, 'cm-1').ack.convSeq, 2, 'cmids are per sender');
   });
 
-  test('sending does not move the sender read position: only READ does, so every read is announced', (t) => {
+  test('moves the sender delivered and read positions to the new message (replying implies reading)', (t) => {
     const store = memoryStore(t);
     const conv = direct(store, 'alice', 'bob');
     say(store, 'bob', conv, 'b-1');
     say(store, 'alice', conv, 'a-1');
     const [summary] = store.listConversations('alice');
     assert.deepEqual(summary?.members, [
-      { user: 'alice', delivered: 0, read: 0 },
-      { user: 'bob', delivered: 0, read: 0 },
+      { user: 'alice', delivered: 2, read: 2 },
+      { user: 'bob', delivered: 1, read: 1 },
     ]);
-    assert.equal(summary?.unread, 1);
+    assert.equal(summary?.unread, 0);
   });
 
   test('a repeated cmid returns the original ack and creates nothing, whatever its text or conversation', (t) => {
@@ -355,7 +355,7 @@ describe('ack', () => {
     ]);
   });
 
-  test('acks only the acked range, and the acker own messages never produce receipts', (t) => {
+  test('acks only the acked range and skips messages already delivered by the acker own send', (t) => {
     const store = memoryStore(t);
     const conv = direct(store, 'alice', 'bob');
     say(store, 'alice', conv, 'a-1');
@@ -367,17 +367,12 @@ describe('ack', () => {
     ]);
     say(store, 'bob', conv, 'b-1');
     const afterReply = store.maxSeq('alice');
-    assert.deepEqual(ackAll(store, 'bob', 'phone').grew, ['alice']);
-    assert.deepEqual(receipts(eventsAfter(store, 'alice', afterReply)), [
-      { conv, user: 'bob', kind: ReceiptKind.Delivered, upTo: 2 },
-    ]);
+    assert.deepEqual(ackAll(store, 'bob', 'phone').grew, [], 'sending moved bob past a-2 already');
+    assert.equal(store.maxSeq('alice'), afterReply);
     assert.deepEqual(
       store.listConversations('alice')[0]?.members.find((m) => m.user === 'bob'),
-      {
-        user: 'bob',
-        delivered: 2,
-        read: 0,
-      },
+      { user: 'bob', delivered: 3, read: 3 },
+      'delivered never moves backwards',
     );
   });
 
@@ -545,11 +540,11 @@ describe('conversations', () => {
     const [abSummary, acSummary, teamSummary, quietSummary] = list;
     assert.deepEqual(abSummary?.members, [
       { user: 'alice', delivered: 1, read: 1 },
-      { user: 'bob', delivered: 0, read: 0 },
+      { user: 'bob', delivered: 3, read: 3 },
     ]);
     assert.deepEqual(
       acSummary?.members.find((m) => m.user === 'carol'),
-      { user: 'carol', delivered: 1, read: 0 },
+      { user: 'carol', delivered: 3, read: 3 },
     );
     assert.deepEqual(
       { sender: abSummary?.last?.sender, convSeq: abSummary?.last?.convSeq, text: abSummary?.last?.text },
@@ -562,13 +557,13 @@ describe('conversations', () => {
     say(store, 'alice', team, 'a-2');
     const after = store.listConversations('alice');
     assert.equal(after[0]?.id, team);
-    assert.equal(after[0]?.unread, 2, 'sending does not mark the conversation read; READ does');
+    assert.equal(after[0]?.unread, 0, 'sending marks the conversation read');
     assert.equal(after[0]?.last?.cmid, 'a-2');
     assert.deepEqual(
       store.listConversations('carol').map((c) => [c.id, c.unread]),
       [
         [team, 2],
-        [ac, 1],
+        [ac, 0],
       ],
     );
   });
