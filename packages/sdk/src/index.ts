@@ -1,0 +1,54 @@
+/**
+ * @synkey/sdk — the Synkey client engine.
+ *
+ * `createEngine` connects one user to a Synkey server and keeps a local copy of their
+ * conversations: it syncs by SynKey, sends through a persistent outbox with retries under the same
+ * clientMsgId, and reports changes to subscribers. The engine depends only on small interfaces
+ * (Store, Transport) and runs in a page, a Worker or Node.
+ *
+ * @packageDocumentation
+ */
+
+export {
+  type Conversation,
+  ConvKind,
+  ErrorCode,
+  type Member,
+  type Message,
+  MsgKind,
+  ProtocolError,
+  type Receipt,
+  ReceiptKind,
+  type SyncEvent,
+} from '@synkey/protocol';
+export { applyEvents } from './apply';
+export {
+  type BackoffRange,
+  backoff,
+  nextReconnect,
+  nextSendAttempt,
+  type ReconnectPolicy,
+  reconnectPolicy,
+  type SendDecision,
+  type SendPolicy,
+  sendPolicy,
+} from './backoff';
+export { type ConnectionState, linkUrls, type TransportMode } from './connection';
+export {
+  type CreateConversation,
+  createEngine,
+  type Engine,
+  type EngineEvent,
+  type EngineListener,
+  type EngineOptions,
+  type MessagePage,
+} from './engine';
+export { isLinkFailure, isPermanent, ServerError } from './errors';
+export { connectHttp, type FetchLike, type HttpLinkOptions } from './http-transport';
+export { newClientMsgId, type RandomBytes, uuidv7Generator } from './ids';
+export { MemoryStore } from './memory-store';
+export { defaultRateLimit, Pacer, type RateLimit } from './pacer';
+export { type ChatMessage, type MessageState, messageState } from './state';
+export type { Changes, MessageRange, OutboxEntry, OutboxState, Store, StoreTx, SynKey } from './store';
+export type { AuthOk, CallOp, LinkOptions, Notify, ReplyOf, Requester, RequestOp, Transport } from './transport';
+export { connectWebSocket, type WebSocketConstructor, type WebSocketLike, type WsLinkOptions } from './ws-transport';

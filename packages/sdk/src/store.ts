@@ -1,0 +1,105 @@
+import type { Conversation, Message, SyncEvent } from '@synkey/protocol';
+
+/** The client's position in its user's timeline; `(0, 0)` before the first sync. */
+export interface SynKey {
+  epoch: number;
+  seq: number;
+}
+
+/** `sending` while the outbox tries; `failed` once it gave up, until `retry` or `remove`. */
+export type OutboxState = 'sending' | 'failed';
+
+/** A message written locally that the server has not acknowledged yet. */
+export interface OutboxEntry {
+  /** The clientMsgId: the same on every attempt, so the server stores the message once. */
+  cmid: string;
+  conv: number;
+  kind: number;
+  text?: string;
+  /** Local time of `send()`, in ms. */
+  createdAt: number;
+  state: OutboxState;
+  /** Why the last attempt failed. */
+  error?: string;
+}
+
+/** What a write changed, so the engine can tell its listeners. */
+export interface Changes {
+  /** Conversations whose record changed. */
+  convs: number[];
+  /** Per conversation, the messages added or whose state may have changed. */
+  messages: Map<number, Message[]>;
+  /** Outbox entries that turned out to be stored on the server; they left the outbox. */
+  sent: string[];
+}
+
+/** Which page of a conversation's messages to read. */
+export interface MessageRange {
+  /** Only messages with a convSeq below this; default: the newest. */
+  before?: number;
+  /** At most this many: the newest ones below `before`. */
+  limit: number;
+}
+
+/**
+ * The reads and writes of one store transaction, as {@link applyEvents} uses them. A store that
+ * implements this over its own transaction (IndexedDB: one readwrite transaction over all stores)
+ * gets the event semantics for free.
+ */
+export interface StoreTx {
+  conversation(id: number): Promise<Conversation | undefined>;
+  putConversation(conv: Conversation): Promise<void>;
+  message(id: number): Promise<Message | undefined>;
+  putMessage(msg: Message): Promise<void>;
+  /** The messages of `conv` with `after < convSeq ≤ upTo`, ascending. */
+  messagesBetween(conv: number, after: number, upTo: number): Promise<Message[]>;
+  outboxEntry(cmid: string): Promise<OutboxEntry | undefined>;
+  deleteOutbox(cmid: string): Promise<void>;
+}
+
+/**
+ * The engine's durable state: the SynKey, conversations, messages (unique by id; own messages also
+ * by cmid), the outbox and a few meta values. Every method is one transaction; every method is
+ * async so that an IndexedDB store fits behind the same interface.
+ */
+export interface Store {
+  /** A meta value (`device`, `user`), or undefined. */
+  meta(key: string): Promise<string | undefined>;
+  setMeta(key: string, value: string): Promise<void>;
+
+  /** The SynKey the stored state corresponds to. */
+  synKey(): Promise<SynKey>;
+  /**
+   * Applies one SYNC page and moves the SynKey to `next`, atomically, but only if the stored SynKey
+   * still equals `expected`; otherwise changes nothing and resolves undefined. Applying events that
+   * are already applied changes nothing.
+   */
+  applySync(
+    events: readonly SyncEvent[],
+    next: SynKey,
+    context: { expected: SynKey; me: string },
+  ): Promise<Changes | undefined>;
+  /** Applies events that do not come from the timeline (acks, history pages, CONV replies, local reads). */
+  apply(events: readonly SyncEvent[], me: string): Promise<Changes>;
+  /** Drops conversations and messages and sets the SynKey to `(epoch, 0)`; keeps the outbox and meta. */
+  reset(epoch: number): Promise<void>;
+  /** Drops everything but meta values: the SynKey returns to `(0, 0)`. */
+  clear(): Promise<void>;
+
+  conversation(id: number): Promise<Conversation | undefined>;
+  /** All conversations, most recent activity first. */
+  conversations(): Promise<Conversation[]>;
+  /** A page of stored messages of `conv`, ascending by convSeq. */
+  messages(conv: number, range: MessageRange): Promise<Message[]>;
+
+  /** All outbox entries, oldest first. */
+  outbox(): Promise<OutboxEntry[]>;
+  outboxEntry(cmid: string): Promise<OutboxEntry | undefined>;
+  putOutbox(entry: OutboxEntry): Promise<void>;
+  /** Updates an entry that still exists; resolves the updated entry, or undefined if it is gone. */
+  updateOutbox(cmid: string, patch: Partial<Pick<OutboxEntry, 'state' | 'error'>>): Promise<OutboxEntry | undefined>;
+  /** Deletes an entry; resolves whether it existed. */
+  removeOutbox(cmid: string): Promise<boolean>;
+
+  close(): Promise<void>;
+}

@@ -1,0 +1,117 @@
+import { ErrorCode, Limits, Op, ProtocolError } from '@synkey/protocol';
+import { isLinkFailure } from './errors';
+import type { Changes, Store, SynKey } from './store';
+import type { Requester } from './transport';
+
+/** What the {@link Syncer} needs around it. */
+export interface SyncDeps {
+  store: Store;
+  request: Requester;
+  /** The signed-in user. */
+  me(): string;
+  /** Events per SYNC page (server default 200, max 500). */
+  pageSize?: number;
+  /** A page was applied; resolves once listeners were told. */
+  onApplied(changes: Changes): Promise<void>;
+  /** The server's epoch changed: local synced state was dropped. */
+  onReset(): void;
+  /** An ACK failed for a reason other than the link going down. */
+  onError(error: Error): void;
+}
+
+/** A page is retried this often when the local SynKey moved under it, or when the server keeps resetting. */
+const MAX_SURPRISES = 3;
+
+/**
+ * Catches the local store up with the user's timeline: SYNC pages until `more` is false, each page
+ * applied with its new SynKey in one store transaction, and only when the page starts exactly at
+ * the local SynKey; then ACK. Calls during a catch-up are coalesced into one more pass.
+ */
+export class Syncer {
+  private running: Promise<void> | undefined;
+  private again = false;
+  private ackedSeq = -1;
+
+  constructor(private readonly deps: SyncDeps) {}
+
+  /**
+   * Syncs until the store has everything the server had when the call was made. A call during a
+   * catch-up makes it run once more and resolves with it.
+   */
+  sync(): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    const run = this.loop().finally(() => {
+      this.running = undefined;
+    });
+    this.running = run;
+    return run;
+  }
+
+  /** Forgets what was acknowledged: the next catch-up acknowledges its SynKey on the new link. */
+  linkChanged(): void {
+    this.ackedSeq = -1;
+  }
+
+  private async loop(): Promise<void> {
+    do {
+      this.again = false;
+      try {
+        await this.catchUp();
+      } catch (error) {
+        // A pass that failed because its link went down is retried when a sync was asked for meanwhile.
+        if (!this.again || !isLinkFailure(error)) throw error;
+      }
+    } while (this.again);
+  }
+
+  private async catchUp(): Promise<void> {
+    const { store, request } = this.deps;
+    let surprises = 0;
+    for (;;) {
+      const key = await store.synKey();
+      const reply = await request(Op.SYNC, {
+        epoch: key.epoch,
+        seq: key.seq,
+        limit: this.deps.pageSize ?? Limits.syncPage,
+      });
+      if (reply.reset || (key.epoch !== 0 && reply.epoch !== key.epoch)) {
+        if (++surprises > MAX_SURPRISES) throw new ProtocolError(ErrorCode.Internal, 'the server keeps resetting');
+        await store.reset(reply.epoch);
+        this.ackedSeq = -1;
+        this.deps.onReset();
+        continue;
+      }
+      if (reply.seq !== reply.from + reply.events.length) {
+        throw new ProtocolError(
+          ErrorCode.BadBody,
+          `SYNC_REPLY from ${reply.from} with ${reply.events.length} events ends at ${reply.seq}`,
+        );
+      }
+      const next: SynKey = { epoch: reply.epoch, seq: reply.seq };
+      const changes =
+        reply.from === key.seq
+          ? await store.applySync(reply.events, next, { expected: key, me: this.deps.me() })
+          : undefined;
+      if (!changes) {
+        if (++surprises > MAX_SURPRISES) throw new ProtocolError(ErrorCode.Internal, 'the SynKey keeps moving');
+        continue;
+      }
+      await this.deps.onApplied(changes);
+      this.ack(next);
+      if (!reply.more) return;
+    }
+  }
+
+  /** Sends ACK without waiting, so it travels with the next SYNC. A lost ACK is repeated by a later one. */
+  private ack(key: SynKey): void {
+    if (key.seq === 0 || key.seq === this.ackedSeq) return;
+    this.ackedSeq = key.seq;
+    this.deps.request(Op.ACK, key).catch((error: Error) => {
+      if (this.ackedSeq === key.seq) this.ackedSeq = -1;
+      if (!isLinkFailure(error)) this.deps.onError(error);
+    });
+  }
+}

@@ -1,0 +1,163 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { type BodyOf, Op, type SyncEvent } from '@synkey/protocol';
+import { MemoryStore } from '../src/memory-store';
+import type { OutboxEntry, SynKey } from '../src/store';
+import { Syncer } from '../src/sync';
+import { directConv, msg } from './fixtures';
+import { asRequester, sleep } from './helpers';
+
+const me = 'alice';
+
+/** A user's timeline on a pretend server, answering SYNC and ACK as the spec says. */
+class Timeline {
+  epoch = 7;
+  events: SyncEvent[] = [{ conv: directConv(1, me, 'bob') }];
+  acks: SynKey[] = [];
+  syncs: BodyOf<typeof Op.SYNC>[] = [];
+  inFlight = 0;
+  maxInFlight = 0;
+  /** Shifts `from` of the next reply, as a buggy or confused server might. */
+  skewNext = 0;
+
+  add(n: number): void {
+    const base = this.events.length;
+    for (let i = 0; i < n; i++) this.events.push({ msg: msg(1, base + i, 'bob') });
+  }
+
+  request = asRequester(async (op, body: BodyOf<typeof Op.SYNC> | SynKey) => {
+    if (op === Op.ACK) {
+      this.acks.push(body);
+      return {};
+    }
+    const req = body as BodyOf<typeof Op.SYNC>;
+    this.syncs.push(req);
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    await sleep(1);
+    this.inFlight--;
+    if ((req.epoch !== 0 && req.epoch !== this.epoch) || req.seq > this.events.length) {
+      return { epoch: this.epoch, from: 0, seq: 0, more: true, reset: true, events: [] };
+    }
+    const from = req.seq + this.skewNext;
+    this.skewNext = 0;
+    const events = this.events.slice(from, from + (req.limit ?? 200));
+    const seq = from + events.length;
+    return { epoch: this.epoch, from, seq, more: seq < this.events.length, events };
+  });
+}
+
+function syncer(store: MemoryStore, timeline: Timeline, log: string[] = []): Syncer {
+  return new Syncer({
+    store,
+    request: timeline.request,
+    me: () => me,
+    pageSize: 200,
+    onApplied: async (changes) => {
+      log.push(`applied ${[...changes.messages.values()].flat().length}`);
+    },
+    onReset: () => log.push('reset'),
+    onError: (e) => log.push(`error ${e.message}`),
+  });
+}
+
+describe('Syncer', () => {
+  it('catches up across several pages, applying each with its SynKey, and acks each page', async () => {
+    const store = new MemoryStore();
+    const timeline = new Timeline();
+    timeline.add(449);
+    await syncer(store, timeline).sync();
+    assert.deepEqual(await store.synKey(), { epoch: 7, seq: 450 });
+    assert.deepEqual(
+      timeline.syncs.map((s) => s.seq),
+      [0, 200, 400],
+    );
+    await sleep(5);
+    assert.deepEqual(
+      timeline.acks.map((a) => a.seq),
+      [200, 400, 450],
+    );
+    const stored = await store.messages(1, { limit: 500 });
+    assert.deepEqual(
+      stored.map((m) => m.convSeq),
+      Array.from({ length: 449 }, (_, i) => i + 1),
+    );
+  });
+
+  it('coalesces syncs asked for during a catch-up into one more pass and never runs two at once', async () => {
+    const store = new MemoryStore();
+    const timeline = new Timeline();
+    timeline.add(300);
+    const s = syncer(store, timeline);
+    const first = s.sync();
+    const more: Promise<void>[] = [];
+    for (let i = 0; i < 5; i++) {
+      await sleep(0);
+      timeline.add(10);
+      more.push(s.sync());
+    }
+    await Promise.all([first, ...more]);
+    assert.equal(timeline.maxInFlight, 1);
+    assert.deepEqual(await store.synKey(), { epoch: 7, seq: timeline.events.length });
+    assert.equal((await store.messages(1, { limit: 500 })).length, 350);
+  });
+
+  it('never applies a page that does not start at the local SynKey', async () => {
+    const store = new MemoryStore();
+    const timeline = new Timeline();
+    timeline.add(20);
+    await syncer(store, timeline).sync();
+    timeline.add(5);
+    timeline.skewNext = 2;
+    await syncer(store, timeline).sync();
+    const seqs = (await store.messages(1, { limit: 100 })).map((m) => m.convSeq);
+    assert.deepEqual(
+      seqs,
+      Array.from({ length: 25 }, (_, i) => i + 1),
+    );
+    assert.deepEqual(await store.synKey(), { epoch: 7, seq: 26 });
+  });
+
+  it('on reset drops synced state, keeps the outbox and syncs again from (epoch, 0)', async () => {
+    const store = new MemoryStore();
+    const old = new Timeline();
+    old.epoch = 3;
+    old.add(10);
+    await syncer(store, old).sync();
+    const entry: OutboxEntry = { cmid: 'c1', conv: 1, kind: 1, text: 'x', createdAt: 1, state: 'sending' };
+    await store.putOutbox(entry);
+
+    const fresh = new Timeline();
+    fresh.add(2);
+    const log: string[] = [];
+    await syncer(store, fresh, log).sync();
+    assert.ok(log.includes('reset'));
+    assert.deepEqual(
+      fresh.syncs.map((s) => [s.epoch, s.seq]),
+      [
+        [3, 11],
+        [7, 0],
+      ],
+    );
+    assert.deepEqual(await store.synKey(), { epoch: 7, seq: 3 });
+    assert.deepEqual(
+      (await store.messages(1, { limit: 100 })).map((m) => m.convSeq),
+      [1, 2],
+    );
+    assert.deepEqual(await store.outbox(), [entry]);
+  });
+
+  it('acks the stored SynKey on a new link even when there is nothing new', async () => {
+    const store = new MemoryStore();
+    const timeline = new Timeline();
+    timeline.add(3);
+    const s = syncer(store, timeline);
+    await s.sync();
+    await sleep(5);
+    timeline.acks = [];
+    s.linkChanged();
+    await s.sync();
+    await sleep(5);
+    assert.deepEqual(timeline.acks, [{ epoch: 7, seq: 4 }]);
+  });
+});
