@@ -69,6 +69,31 @@ if (files.length > 0) {
   steps.push(`node tests: ${pass} passed, ${fail} failed`);
 }
 
+const e2eFiles = readdirSync(join(root, 'e2e', 'tests')).filter(
+  (f) => f.endsWith('.spec.ts') && (only.length === 0 || only.some((o) => f.includes(o))),
+);
+if (e2eFiles.length > 0) {
+  const build = await run('npx', ['vite', 'build', '--logLevel', 'warn']);
+  if (build.code !== 0) {
+    failed++;
+    steps.push('demo build: FAILED');
+  } else {
+    const { findBrowser } = await import('./find-browser.mjs');
+    process.env.SYNKEY_CHROMIUM = await findBrowser();
+    const { code, out } = await run(
+      'npx',
+      ['playwright', 'test', '-c', 'e2e/playwright.config.ts', ...only.filter((o) => o.endsWith('.spec.ts'))],
+      { capture: true },
+    );
+    const pass = Number(/(\d+) passed/.exec(out)?.[1] ?? 0);
+    const fail = Number(/(\d+) failed/.exec(out)?.[1] ?? 0) + Number(/(\d+) flaky/.exec(out)?.[1] ?? 0);
+    const broken = code !== 0 && fail === 0 ? 1 : 0;
+    passed += pass;
+    failed += fail + broken;
+    steps.push(`browser tests: ${pass} passed, ${fail + broken} failed`);
+  }
+}
+
 console.log(`\n${steps.join('\n')}`);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed === 0 && passed > 0 ? 0 : 1);

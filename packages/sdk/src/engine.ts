@@ -113,9 +113,10 @@ export interface Engine {
   /**
    * Sends a text message: stores it as `sending` before the first attempt and resolves its cmid.
    * The outbox retries it (with the same cmid) until the server acknowledges it or it `failed`.
-   * Rejects with INVALID for an empty or too long text.
+   * Rejects with INVALID for an empty or too long text. Given a `cmid` (a caller that must be able
+   * to repeat the call safely), a second call with the same cmid queues nothing new.
    */
-  send(conv: number, content: { text: string }): Promise<string>;
+  send(conv: number, content: { text: string }, options?: { cmid?: string }): Promise<string>;
   /** Sends a `failed` message again with the same cmid. Does nothing for one that is not failed. */
   retry(cmid: string): Promise<void>;
   /** Deletes a `failed` message. Rejects with INVALID for one that is still sending. */
@@ -238,9 +239,9 @@ class ClientEngine implements Engine {
     return this.me || undefined;
   }
 
-  async send(conv: number, content: { text: string }): Promise<string> {
+  async send(conv: number, content: { text: string }, options: { cmid?: string } = {}): Promise<string> {
     await this.ready();
-    return this.outbox.send(conv, content);
+    return this.outbox.send(conv, content, options.cmid);
   }
 
   async retry(cmid: string): Promise<void> {

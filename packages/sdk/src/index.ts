@@ -33,6 +33,8 @@ export {
   type SendPolicy,
   sendPolicy,
 } from './backoff';
+export type { ClientEvent, EngineCalls, SessionConfig, SessionInfo, StorageKind } from './browser/api';
+export { type ClientOptions, type ClientState, createClient, type Runtime, type SynkeyClient } from './browser/client';
 export { type ConnectionState, linkUrls, type TransportMode } from './connection';
 export {
   type CreateConversation,
@@ -45,6 +47,7 @@ export {
 } from './engine';
 export { isLinkFailure, isPermanent, ServerError } from './errors';
 export { connectHttp, type FetchLike, type HttpLinkOptions } from './http-transport';
+export { type DurableStore, openDurableStore } from './idb/open-store';
 export { newClientMsgId, type RandomBytes, uuidv7Generator } from './ids';
 export { MemoryStore } from './memory-store';
 export { defaultRateLimit, Pacer, type RateLimit } from './pacer';

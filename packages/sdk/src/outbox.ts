@@ -4,6 +4,7 @@ import { describe, isPermanent, ServerError } from './errors';
 import type { OutboxEntry, Store } from './store';
 import type { Requester } from './transport';
 
+const LONE_SURROGATE = /\p{Cs}/u;
 /** What the {@link Outbox} needs around it. */
 export interface OutboxDeps {
   store: Store;
@@ -74,13 +75,19 @@ export class Outbox {
   }
 
   /** Stores a text message as `sending`, queues it and resolves its cmid. */
-  async send(conv: number, content: { text: string }): Promise<string> {
+  async send(conv: number, content: { text: string }, cmid?: string): Promise<string> {
     if (!Number.isSafeInteger(conv) || conv <= 0) throw invalid(`no conversation ${conv}`);
     const { text } = content;
     if (typeof text !== 'string' || text.trim() === '') throw invalid('the text is empty');
     if (text.length > Limits.maxText) throw invalid(`the text is longer than ${Limits.maxText} characters`);
+    if (LONE_SURROGATE.test(text)) throw invalid('the text has a broken character (a lone UTF-16 surrogate)');
+    if (cmid !== undefined) {
+      if (typeof cmid !== 'string' || cmid.length === 0 || cmid.length > Limits.maxId) throw invalid('bad clientMsgId');
+      // A repeated call (a page re-sending after losing the answer) queues nothing new.
+      if (await this.deps.store.outboxEntry(cmid)) return cmid;
+    }
     const entry: OutboxEntry = {
-      cmid: this.deps.newId(),
+      cmid: cmid ?? this.deps.newId(),
       conv,
       kind: MsgKind.Text,
       text,

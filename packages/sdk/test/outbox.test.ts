@@ -152,6 +152,30 @@ describe('Outbox', () => {
     outbox.close();
   });
 
+  it('a send repeated with the same caller-given cmid queues one message and the server stores it once', async () => {
+    const server = new SendServer();
+    const { store, outbox, drained } = await harness(server);
+    outbox.setReady(true);
+    const cmid = 'caller-made-cmid-1';
+    assert.equal(await outbox.send(1, { text: 'once' }, cmid), cmid);
+    assert.equal(await outbox.send(1, { text: 'once' }, cmid), cmid);
+    assert.equal((await store.outbox()).filter((e) => e.cmid === cmid).length <= 1, true);
+    await waitFor(drained);
+    assert.deepEqual(server.texts(1), ['once']);
+    outbox.close();
+  });
+
+  it('refuses a text with a lone surrogate as INVALID before storing anything', async () => {
+    const server = new SendServer();
+    const { store, outbox } = await harness(server);
+    await assert.rejects(
+      outbox.send(1, { text: 'broken \uD83D emoji' }),
+      (e) => e instanceof ProtocolError && e.code === ErrorCode.Invalid,
+    );
+    assert.deepEqual(await store.outbox(), []);
+    outbox.close();
+  });
+
   it('with a window above 1, pipelines many messages and the server stores each conversation in send order', async () => {
     const server = new SendServer();
     const { outbox, drained } = await harness(server, pipelined);

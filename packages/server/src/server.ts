@@ -22,7 +22,10 @@ export interface ServerOptions {
   dbPath: string;
   /** HS256 secret for tokens. Required unless `dev`; in dev mode a secret is kept in the database. */
   secret?: string;
-  /** Dev mode: enables `GET /dev/token?user=NAME`. */
+  /**
+   * Dev mode: enables `GET /dev/token?user=NAME` (mints a token), `GET /dev/connections?user=NAME`
+   * (open long links) and `POST /dev/kick?user=NAME` (closes them).
+   */
   dev: boolean;
   /** Server PING interval; links silent for 2.5× this are closed. Default 25 s. */
   heartbeatMs: number;
@@ -153,6 +156,17 @@ export async function startServer(options: Partial<ServerOptions> = {}): Promise
     },
   };
 
+  function connectionCount(user?: string): number {
+    return user === undefined ? [...links.values()].reduce((n, s) => n + s.size, 0) : (links.get(user)?.size ?? 0);
+  }
+
+  function kick(user: string): number {
+    const set = [...(links.get(user) ?? [])];
+    for (const link of set)
+      link.fail(new ProtocolError(ErrorCode.Unavailable, 'disconnected by the server'), { retryMs: 0 });
+    return set.length;
+  }
+
   const wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxFrame * 4 });
   let tlsWsBase: string | undefined;
 
@@ -178,6 +192,14 @@ export async function startServer(options: Partial<ServerOptions> = {}): Promise
         return;
       }
       json(res, 200, { user, token: await mintToken(secret!, user, { name: url.searchParams.get('name') ?? user }) });
+      return;
+    }
+    if (opts.dev && url.pathname === '/dev/connections' && req.method === 'GET') {
+      json(res, 200, { connections: connectionCount(url.searchParams.get('user') ?? undefined) });
+      return;
+    }
+    if (opts.dev && url.pathname === '/dev/kick' && req.method === 'POST') {
+      json(res, 200, { kicked: kick(url.searchParams.get('user') ?? '') });
       return;
     }
     if (opts.extraRoutes && (await opts.extraRoutes(req, res))) return;
@@ -250,14 +272,8 @@ export async function startServer(options: Partial<ServerOptions> = {}): Promise
     port,
     secret,
     store,
-    connections: (user) =>
-      user === undefined ? [...links.values()].reduce((n, s) => n + s.size, 0) : (links.get(user)?.size ?? 0),
-    kick(user) {
-      const set = [...(links.get(user) ?? [])];
-      for (const link of set)
-        link.fail(new ProtocolError(ErrorCode.Unavailable, 'disconnected by the server'), { retryMs: 0 });
-      return set.length;
-    },
+    connections: connectionCount,
+    kick,
     async close() {
       clearInterval(ticker);
       for (const link of [...allLinks]) link.fail(new ProtocolError(ErrorCode.Unavailable, 'server shutting down'));

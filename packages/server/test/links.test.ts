@@ -327,6 +327,28 @@ describe('dev endpoints', () => {
     }
   });
 
+  test('/dev/connections counts the long links of a user and POST /dev/kick closes them (dev mode only)', async () => {
+    assert.equal((await fetch(`${server.url}/dev/connections?user=kicked`)).status, 404);
+    const dev = await startServer({ port: 0, dev: true, log: () => {} });
+    try {
+      const t = ((await (await fetch(`${dev.url}/dev/token?user=kicked`)).json()) as { token: string }).token;
+      const a = (await RawClient.login(dev.wsUrl, t, 'd1')).client;
+      const b = (await RawClient.login(dev.wsUrl, t, 'd2')).client;
+      const count = async () =>
+        ((await (await fetch(`${dev.url}/dev/connections?user=kicked`)).json()) as { connections: number }).connections;
+      assert.equal(await count(), 2);
+      const res = (await (await fetch(`${dev.url}/dev/kick?user=kicked`, { method: 'POST' })).json()) as {
+        kicked: number;
+      };
+      assert.equal(res.kicked, 2);
+      assert.equal((await a.closed).code, CloseCode.GoingAway);
+      await b.closed;
+      assert.equal(await count(), 0);
+    } finally {
+      await dev.close();
+    }
+  });
+
   test('a production server refuses to start without a secret', async () => {
     const saved = process.env.SYNKEY_SECRET;
     delete process.env.SYNKEY_SECRET;

@@ -1,0 +1,16 @@
+// The engine's worker entry, for a SharedWorker (all tabs of an origin share it) or a dedicated
+// Worker (one per tab; tabs then elect the owner of the connection with Web Locks).
+import * as Comlink from 'comlink';
+import { createHost, workerApi } from './expose-host';
+
+const api = workerApi(createHost());
+const scope = globalThis as unknown as { onconnect?: unknown; addEventListener: typeof addEventListener };
+
+if ('onconnect' in scope) {
+  scope.addEventListener('connect', (event) => {
+    const port = (event as MessageEvent).ports[0];
+    if (port) Comlink.expose(api, port);
+  });
+} else {
+  Comlink.expose(api);
+}

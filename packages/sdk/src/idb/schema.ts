@@ -1,0 +1,99 @@
+import type { Conversation, Message } from '@synkey/protocol';
+import type { DBSchema, IDBPDatabase, IDBPTransaction, StoreNames } from 'idb';
+import type { OutboxEntry, SynKey } from '../store';
+
+/** The IndexedDB schema of one user's local state on one server. */
+export interface SynkeyDB extends DBSchema {
+  /** The SynKey under {@link SYNKEY_KEY}; the Store's meta values under {@link metaKey}. */
+  meta: { key: string; value: string | SynKey };
+  conversations: { key: number; value: Conversation };
+  messages: {
+    key: number;
+    value: Message;
+    indexes: {
+      /** Pages of a conversation in convSeq order. */
+      'by-conv-seq': [number, number];
+      /** My own messages by clientMsgId (others' messages carry none and are not indexed). */
+      'by-cmid': string;
+    };
+  };
+  outbox: {
+    key: string;
+    value: OutboxEntry;
+    indexes: {
+      /** Entries by local creation time. */
+      'by-created': number;
+    };
+  };
+}
+
+/** The name of every object store, for a transaction over all of them. */
+export const ALL_STORES = ['meta', 'conversations', 'messages', 'outbox'] as const satisfies StoreNames<SynkeyDB>[];
+
+/** Where the SynKey lives in `meta`. No {@link metaKey} can equal it. */
+export const SYNKEY_KEY = 'synKey';
+
+/** Where the Store's meta value `key` lives in `meta`. */
+export function metaKey(key: string): string {
+  return `meta:${key}`;
+}
+
+/**
+ * The database name for `user` on `server`, so that two users (or two servers) in one browser
+ * never share state. Both parts are escaped, so no two pairs give the same name.
+ */
+export function databaseName(server: string, user: string): string {
+  return `synkey:${encodeURIComponent(server)}:${encodeURIComponent(user)}`;
+}
+
+/** The upgrade transaction a migration runs in. */
+export type UpgradeTx = IDBPTransaction<SynkeyDB, StoreNames<SynkeyDB>[], 'versionchange'>;
+
+/**
+ * One schema step: brings a database at `version - 1` to `version`. A step may await requests on
+ * `tx` (to move data), but nothing else: the upgrade transaction would commit under it.
+ */
+export interface Migration {
+  version: number;
+  apply(db: IDBPDatabase<SynkeyDB>, tx: UpgradeTx): void | Promise<void>;
+}
+
+/** The schema's history, oldest first. A new version appends a step; a released step never changes. */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    apply(db) {
+      db.createObjectStore('meta');
+      db.createObjectStore('conversations', { keyPath: 'id' });
+      const messages = db.createObjectStore('messages', { keyPath: 'id' });
+      messages.createIndex('by-conv-seq', ['conv', 'convSeq']);
+      messages.createIndex('by-cmid', 'cmid');
+      const outbox = db.createObjectStore('outbox', { keyPath: 'cmid' });
+      outbox.createIndex('by-created', 'createdAt');
+    },
+  },
+];
+
+/** The version `migrations` end at. */
+export function schemaVersion(migrations: readonly Migration[] = MIGRATIONS): number {
+  return migrations.at(-1)?.version ?? 0;
+}
+
+/**
+ * Runs, in order, the steps of `migrations` that lie in `(oldVersion, newVersion]`: the body of an
+ * `upgradeneeded` handler. A database at version 0 (new) runs every step.
+ */
+export async function upgrade(
+  db: IDBPDatabase<SynkeyDB>,
+  oldVersion: number,
+  newVersion: number,
+  tx: UpgradeTx,
+  migrations: readonly Migration[] = MIGRATIONS,
+): Promise<void> {
+  for (const step of migrations) {
+    if (step.version <= oldVersion || step.version > newVersion) continue;
+    // A synchronous step runs at once, still inside the `upgradeneeded` event.
+    const pending = step.apply(db, tx);
+    if (pending) await pending;
+  }
+}

@@ -1,0 +1,790 @@
+import 'fake-indexeddb/auto';
+import assert from 'node:assert/strict';
+import { afterEach, describe, it } from 'node:test';
+import { ReceiptKind, type SyncEvent } from '@synkey/protocol';
+import { forceCloseDatabase, IDBFactory } from 'fake-indexeddb';
+import type { IDBPDatabase } from 'idb';
+import { isStoreError, type StoreError, StoreErrorCode } from '../src/idb/errors';
+import { IdbStore, openIdbStore } from '../src/idb/idb-store';
+import { type IdbFactory, openDatabase } from '../src/idb/open-db';
+import { openDurableStore } from '../src/idb/open-store';
+import { databaseName, MIGRATIONS, type Migration, type SynkeyDB, schemaVersion } from '../src/idb/schema';
+import { MemoryStore } from '../src/memory-store';
+import { messageState } from '../src/state';
+import type { OutboxEntry, Store } from '../src/store';
+import { directConv, msg } from './fixtures';
+
+const me = 'alice';
+const start = { epoch: 0, seq: 0 };
+const NAME = 'synkey:test:alice';
+
+function outboxEntry(cmid: string, conv = 1, createdAt = 1): OutboxEntry {
+  return { cmid, conv, kind: 1, text: 'hi', createdAt, state: 'sending' };
+}
+
+/** Every store a test opened; closed after it. */
+const opened: Store[] = [];
+afterEach(async () => {
+  for (const store of opened.splice(0)) await store.close();
+});
+
+function track<S extends Store>(store: S): S {
+  opened.push(store);
+  return store;
+}
+
+/** A fresh, empty IndexedDB: one per test, so no test sees another's data. */
+function freshIdb(): IDBFactory {
+  return new IDBFactory();
+}
+
+async function openIdb(factory: IdbFactory = freshIdb(), options: { onClose?: (e: StoreError) => void } = {}) {
+  return track(await openIdbStore(NAME, { indexedDB: factory, timeoutMs: 1000, ...options }));
+}
+
+/** Rejects like `assert.rejects`, and checks the error is a StoreError with `code`. */
+async function rejectsWith(promise: Promise<unknown>, code: StoreErrorCode): Promise<StoreError> {
+  let caught: unknown;
+  await assert.rejects(promise, (error) => {
+    caught = error;
+    return true;
+  });
+  assert.ok(isStoreError(caught), `expected a StoreError, got ${String(caught)}`);
+  assert.equal(caught.code, code, caught.message);
+  return caught;
+}
+
+/** Replaces `target[key]` until the returned function restores it. */
+function patch<T extends object, K extends keyof T>(target: T, key: K, replacement: T[K]): () => void {
+  const original = target[key];
+  target[key] = replacement;
+  return () => {
+    target[key] = original;
+  };
+}
+
+/** A factory that records every connection it opened. */
+function recording(factory: IDBFactory): { factory: IdbFactory; connections: IDBDatabase[]; opens: () => number } {
+  const connections: IDBDatabase[] = [];
+  let count = 0;
+  return {
+    connections,
+    opens: () => count,
+    factory: {
+      open(name, version) {
+        count++;
+        const request = factory.open(name, version);
+        request.addEventListener('success', () => connections.push(request.result));
+        return request;
+      },
+    },
+  };
+}
+
+/** An open request that fires nothing until the test says so (Safari's hanging open()). */
+function stalledRequest(result: unknown = undefined): IDBOpenDBRequest {
+  return Object.assign(new EventTarget(), { result, error: null, transaction: null }) as unknown as IDBOpenDBRequest;
+}
+
+/** The same behavioural checks as test/store.test.ts, for any Store. */
+function storeContract(kind: string, make: () => Promise<Store>): void {
+  async function seeded(): Promise<Store> {
+    const store = track(await make());
+    await store.applySync([{ conv: directConv(1, me, 'bob') }], { epoch: 9, seq: 1 }, { expected: start, me });
+    return store;
+  }
+
+  describe(`${kind}: applySync`, () => {
+    it('applies events and the new SynKey together', async () => {
+      const store = await seeded();
+      const events: SyncEvent[] = [{ msg: msg(1, 1, 'bob') }, { msg: msg(1, 2, 'bob') }];
+      const changes = await store.applySync(events, { epoch: 9, seq: 3 }, { expected: { epoch: 9, seq: 1 }, me });
+      assert.deepEqual(await store.synKey(), { epoch: 9, seq: 3 });
+      assert.deepEqual(changes?.convs, [1]);
+      assert.deepEqual(
+        changes?.messages.get(1)?.map((m) => m.convSeq),
+        [1, 2],
+      );
+      const conv = await store.conversation(1);
+      assert.equal(conv?.lastSeq, 2);
+      assert.equal(conv?.unread, 2);
+      assert.equal(conv?.last?.convSeq, 2);
+    });
+
+    it('refuses a page when the stored SynKey is not the one the page follows', async () => {
+      const store = await seeded();
+      const changes = await store.applySync(
+        [{ msg: msg(1, 1, 'bob') }],
+        { epoch: 9, seq: 5 },
+        { expected: { epoch: 9, seq: 4 }, me },
+      );
+      assert.equal(changes, undefined);
+      assert.deepEqual(await store.synKey(), { epoch: 9, seq: 1 });
+      assert.deepEqual(await store.messages(1, { limit: 10 }), []);
+    });
+
+    it('of two pages racing from the same SynKey, exactly one is applied', async () => {
+      const store = await seeded();
+      const expected = { epoch: 9, seq: 1 };
+      const [a, b] = await Promise.all([
+        store.applySync([{ msg: msg(1, 1, 'bob') }], { epoch: 9, seq: 2 }, { expected, me }),
+        store.applySync([{ msg: msg(1, 2, 'bob') }], { epoch: 9, seq: 2 }, { expected, me }),
+      ]);
+      assert.deepEqual([a !== undefined, b !== undefined], [true, false]);
+      assert.deepEqual(
+        (await store.messages(1, { limit: 10 })).map((m) => m.convSeq),
+        [1],
+      );
+      assert.deepEqual(await store.synKey(), { epoch: 9, seq: 2 });
+    });
+
+    it('commits nothing, not even the SynKey, when an event in the page cannot be applied', async () => {
+      const store = await seeded();
+      const broken = { conv: { ...directConv(1, me, 'bob'), members: null } } as unknown as SyncEvent;
+      await assert.rejects(
+        store.applySync(
+          [{ msg: msg(1, 1, 'bob') }, broken],
+          { epoch: 9, seq: 3 },
+          { expected: { epoch: 9, seq: 1 }, me },
+        ),
+      );
+      assert.deepEqual(await store.synKey(), { epoch: 9, seq: 1 });
+      assert.deepEqual(await store.messages(1, { limit: 10 }), []);
+      assert.equal((await store.conversation(1))?.lastSeq, 0);
+    });
+
+    it('applying the same events twice is a no-op', async () => {
+      const store = await seeded();
+      const events: SyncEvent[] = [
+        { msg: msg(1, 1, 'bob') },
+        { receipt: { conv: 1, user: 'bob', kind: ReceiptKind.Read, upTo: 1 } },
+        { conv: directConv(1, me, 'bob') },
+      ];
+      await store.apply(events, me);
+      const before = { conv: await store.conversation(1), msgs: await store.messages(1, { limit: 10 }) };
+      const again = await store.apply(events, me);
+      assert.deepEqual(again.convs, []);
+      assert.equal(again.messages.size, 0);
+      assert.deepEqual({ conv: await store.conversation(1), msgs: await store.messages(1, { limit: 10 }) }, before);
+    });
+  });
+
+  describe(`${kind}: event semantics`, () => {
+    it('stores a message once by id and keeps a cmid learned from either copy', async () => {
+      const store = await seeded();
+      await store.apply([{ msg: msg(1, 1, me, { cmid: 'c1' }) }], me);
+      const { cmid: _, ...withoutCmid } = msg(1, 1, me);
+      await store.apply([{ msg: withoutCmid }], me);
+      const stored = await store.messages(1, { limit: 10 });
+      assert.equal(stored.length, 1);
+      assert.equal(stored[0]?.cmid, 'c1');
+    });
+
+    it('a message of mine whose cmid is in the outbox leaves the outbox as sent', async () => {
+      const store = await seeded();
+      await store.putOutbox(outboxEntry('c1'));
+      await store.putOutbox(outboxEntry('c2'));
+      const changes = await store.apply([{ msg: msg(1, 1, me, { cmid: 'c1' }) }], me);
+      assert.deepEqual(changes.sent, ['c1']);
+      assert.deepEqual(
+        (await store.outbox()).map((e) => e.cmid),
+        ['c2'],
+      );
+    });
+
+    it('a message from someone else never takes an outbox entry, even with the same cmid', async () => {
+      const store = await seeded();
+      await store.putOutbox(outboxEntry('c1'));
+      const changes = await store.apply([{ msg: msg(1, 1, 'bob', { cmid: 'c1' }) }], me);
+      assert.deepEqual(changes.sent, []);
+      assert.equal((await store.outbox()).length, 1);
+    });
+
+    it('receipts move my messages to delivered, then read, and report the ones that changed', async () => {
+      const store = await seeded();
+      await store.apply(
+        [1, 2, 3].map((s) => ({ msg: msg(1, s, me) })),
+        me,
+      );
+      const delivered = await store.apply(
+        [{ receipt: { conv: 1, user: 'bob', kind: ReceiptKind.Delivered, upTo: 2 } }],
+        me,
+      );
+      assert.deepEqual(
+        delivered.messages.get(1)?.map((m) => m.convSeq),
+        [1, 2],
+      );
+      let conv = await store.conversation(1);
+      const states = async () => (await store.messages(1, { limit: 10 })).map((m) => messageState(m, conv, me));
+      assert.deepEqual(await states(), ['delivered', 'delivered', 'sent']);
+      await store.apply([{ receipt: { conv: 1, user: 'bob', kind: ReceiptKind.Read, upTo: 3 } }], me);
+      conv = await store.conversation(1);
+      assert.deepEqual(await states(), ['read', 'read', 'read']);
+    });
+
+    it('positions never move backwards', async () => {
+      const store = await seeded();
+      await store.apply([{ receipt: { conv: 1, user: 'bob', kind: ReceiptKind.Read, upTo: 5 } }], me);
+      const changes = await store.apply([{ receipt: { conv: 1, user: 'bob', kind: ReceiptKind.Read, upTo: 2 } }], me);
+      assert.deepEqual(changes.convs, []);
+      const bob = (await store.conversation(1))?.members.find((m) => m.user === 'bob');
+      assert.deepEqual(bob, { user: 'bob', delivered: 5, read: 5 });
+    });
+
+    it('unread counts messages after my read position; my own message reads everything before it', async () => {
+      const store = await seeded();
+      await store.apply(
+        [1, 2, 3].map((s) => ({ msg: msg(1, s, 'bob') })),
+        me,
+      );
+      assert.equal((await store.conversation(1))?.unread, 3);
+      await store.apply([{ receipt: { conv: 1, user: me, kind: ReceiptKind.Read, upTo: 2 } }], me);
+      assert.equal((await store.conversation(1))?.unread, 1);
+      await store.apply([{ msg: msg(1, 4, me) }], me);
+      assert.equal((await store.conversation(1))?.unread, 0);
+      await store.apply([{ msg: msg(1, 5, 'bob') }], me);
+      assert.equal((await store.conversation(1))?.unread, 1);
+    });
+
+    it('a conversation snapshot keeps the further of local and incoming positions', async () => {
+      const store = await seeded();
+      await store.apply([{ receipt: { conv: 1, user: 'bob', kind: ReceiptKind.Read, upTo: 4 } }], me);
+      const snapshot = { ...directConv(1, me, 'bob'), title: 'renamed', lastSeq: 6 };
+      await store.apply([{ conv: snapshot }], me);
+      const conv = await store.conversation(1);
+      assert.equal(conv?.title, 'renamed');
+      assert.equal(conv?.lastSeq, 6);
+      assert.deepEqual(
+        conv?.members.find((m) => m.user === 'bob'),
+        { user: 'bob', delivered: 4, read: 4 },
+      );
+    });
+  });
+
+  describe(`${kind}: reads, outbox and meta`, () => {
+    it('pages messages newest first below `before`, returned ascending', async () => {
+      const store = await seeded();
+      await store.apply(
+        Array.from({ length: 10 }, (_, i) => ({ msg: msg(1, i + 1, 'bob') })),
+        me,
+      );
+      const seqs = async (before: number | undefined, limit: number) =>
+        (await store.messages(1, { before, limit })).map((m) => m.convSeq);
+      assert.deepEqual(await seqs(undefined, 3), [8, 9, 10]);
+      assert.deepEqual(await seqs(8, 3), [5, 6, 7]);
+      assert.deepEqual(await seqs(3, 5), [1, 2]);
+      assert.deepEqual(await seqs(undefined, 0), []);
+      assert.deepEqual(await store.messages(2, { limit: 10 }), []);
+    });
+
+    it('lists conversations by most recent activity', async () => {
+      const store = await seeded();
+      await store.apply([{ conv: directConv(2, me, 'carol') }, { conv: directConv(3, me, 'dave') }], me);
+      await store.apply([{ msg: msg(2, 1, 'carol') }], me);
+      assert.deepEqual(
+        (await store.conversations()).map((c) => c.id),
+        [2, 3, 1],
+      );
+    });
+
+    it('reset drops conversations and messages, keeps the outbox and starts the new epoch at 0', async () => {
+      const store = await seeded();
+      await store.apply([{ msg: msg(1, 1, 'bob') }], me);
+      await store.putOutbox(outboxEntry('c9'));
+      await store.reset(42);
+      assert.deepEqual(await store.synKey(), { epoch: 42, seq: 0 });
+      assert.deepEqual(await store.conversations(), []);
+      assert.deepEqual(await store.messages(1, { limit: 10 }), []);
+      assert.equal((await store.outbox()).length, 1);
+    });
+
+    it('clear drops everything but meta values and returns the SynKey to (0, 0)', async () => {
+      const store = await seeded();
+      await store.setMeta('device', 'd1');
+      await store.apply([{ msg: msg(1, 1, 'bob') }], me);
+      await store.putOutbox(outboxEntry('c9'));
+      await store.clear();
+      assert.deepEqual(await store.synKey(), start);
+      assert.deepEqual(await store.conversations(), []);
+      assert.deepEqual(await store.messages(1, { limit: 10 }), []);
+      assert.deepEqual(await store.outbox(), []);
+      assert.equal(await store.meta('device'), 'd1');
+    });
+
+    it('meta values are strings by key, and no meta key reaches the SynKey', async () => {
+      const store = await seeded();
+      assert.equal(await store.meta('user'), undefined);
+      await store.setMeta('user', 'alice');
+      await store.setMeta('synKey', 'not a SynKey');
+      assert.equal(await store.meta('user'), 'alice');
+      assert.equal(await store.meta('synKey'), 'not a SynKey');
+      assert.deepEqual(await store.synKey(), { epoch: 9, seq: 1 });
+    });
+
+    it('lists the outbox in cmid order (UUIDv7: creation order), whatever order it was written in', async () => {
+      const store = track(await make());
+      for (const [cmid, createdAt] of [
+        ['0190-b', 2],
+        ['0190-c', 1],
+        ['0190-a', 3],
+      ] as const) {
+        await store.putOutbox(outboxEntry(cmid, 1, createdAt));
+      }
+      assert.deepEqual(
+        (await store.outbox()).map((e) => e.cmid),
+        ['0190-a', '0190-b', '0190-c'],
+      );
+    });
+
+    it('updateOutbox patches an entry and drops an error set to undefined; removeOutbox says whether it existed', async () => {
+      const store = track(await make());
+      await store.putOutbox(outboxEntry('c1'));
+      assert.deepEqual(await store.updateOutbox('c1', { state: 'failed', error: 'timeout' }), {
+        ...outboxEntry('c1'),
+        state: 'failed',
+        error: 'timeout',
+      });
+      assert.deepEqual(await store.updateOutbox('c1', { state: 'sending', error: undefined }), outboxEntry('c1'));
+      assert.deepEqual(await store.outboxEntry('c1'), outboxEntry('c1'));
+      assert.equal(await store.removeOutbox('c1'), true);
+      assert.equal(await store.removeOutbox('c1'), false);
+      assert.equal(await store.outboxEntry('c1'), undefined);
+    });
+
+    it('updateOutbox never resurrects an entry that left the outbox', async () => {
+      const store = await seeded();
+      await store.putOutbox(outboxEntry('c1'));
+      await store.apply([{ msg: msg(1, 1, me, { cmid: 'c1' }) }], me);
+      assert.equal(await store.updateOutbox('c1', { state: 'failed' }), undefined);
+      assert.deepEqual(await store.outbox(), []);
+    });
+
+    it('hands out copies: changing a returned or handed-in value does not change the store', async () => {
+      const store = await seeded();
+      const conv = await store.conversation(1);
+      if (conv) conv.title = 'mutated';
+      assert.equal((await store.conversation(1))?.title, undefined);
+      const entry = outboxEntry('c1');
+      await store.putOutbox(entry);
+      entry.text = 'mutated';
+      const listed = await store.outbox();
+      if (listed[0]) listed[0].text = 'mutated too';
+      assert.equal((await store.outboxEntry('c1'))?.text, 'hi');
+      const changes = await store.apply([{ msg: msg(1, 1, 'bob') }], me);
+      const reported = changes.messages.get(1)?.[0];
+      if (reported) reported.text = 'mutated';
+      assert.equal((await store.messages(1, { limit: 1 }))[0]?.text, 'm1');
+    });
+  });
+}
+
+storeContract('MemoryStore', async () => new MemoryStore());
+storeContract('IdbStore', () => openIdb());
+
+describe('IdbStore: durability and atomicity', () => {
+  it('keeps the SynKey, conversations, messages, outbox and meta across close and reopen', async () => {
+    const factory = freshIdb();
+    const first = await openIdb(factory);
+    await first.applySync(
+      [{ conv: directConv(1, me, 'bob') }, { msg: msg(1, 1, 'bob') }],
+      { epoch: 9, seq: 2 },
+      { expected: start, me },
+    );
+    await first.putOutbox(outboxEntry('c1'));
+    await first.setMeta('device', 'd1');
+    await first.close();
+
+    const second = await openIdb(factory);
+    assert.deepEqual(await second.synKey(), { epoch: 9, seq: 2 });
+    assert.equal((await second.conversation(1))?.lastSeq, 1);
+    assert.deepEqual(await second.messages(1, { limit: 10 }), [msg(1, 1, 'bob')]);
+    assert.deepEqual(await second.outbox(), [outboxEntry('c1')]);
+    assert.equal(await second.meta('device'), 'd1');
+  });
+
+  it('a QuotaExceededError from a message write rejects with QUOTA_EXCEEDED and stores neither events nor SynKey', async () => {
+    const store = await openIdb();
+    await store.applySync([{ conv: directConv(1, me, 'bob') }], { epoch: 9, seq: 1 }, { expected: start, me });
+    let writes = 0;
+    const original = IDBObjectStore.prototype.put;
+    const restore = patch(IDBObjectStore.prototype, 'put', function (this: IDBObjectStore, ...args) {
+      if (this.name === 'messages' && ++writes === 2) throw new DOMException('disk full', 'QuotaExceededError');
+      return original.apply(this, args);
+    });
+    try {
+      const failure = await rejectsWith(
+        store.applySync(
+          [{ msg: msg(1, 1, 'bob') }, { msg: msg(1, 2, 'bob') }],
+          { epoch: 9, seq: 3 },
+          { expected: { epoch: 9, seq: 1 }, me },
+        ),
+        StoreErrorCode.Quota,
+      );
+      assert.equal((failure.cause as DOMException).name, 'QuotaExceededError');
+    } finally {
+      restore();
+    }
+    assert.equal(writes, 2);
+    assert.deepEqual(await store.synKey(), { epoch: 9, seq: 1 });
+    assert.deepEqual(await store.messages(1, { limit: 10 }), []);
+    assert.equal((await store.conversation(1))?.lastSeq, 0);
+  });
+
+  it('a quota error that arrives only as the transaction abort is reported as QUOTA_EXCEEDED and stores nothing', async () => {
+    const store = await openIdb();
+    await store.applySync([{ conv: directConv(1, me, 'bob') }], { epoch: 9, seq: 1 }, { expected: start, me });
+    const original = IDBObjectStore.prototype.put;
+    const restore = patch(IDBObjectStore.prototype, 'put', function (this: IDBObjectStore, ...args) {
+      const request = original.apply(this, args);
+      // As Safari does: the transaction aborts with QuotaExceededError; the pending request only sees AbortError.
+      if (this.name === 'messages')
+        (this.transaction as unknown as { _abort(name: string): void })._abort('QuotaExceededError');
+      return request;
+    });
+    try {
+      await rejectsWith(
+        store.applySync([{ msg: msg(1, 1, 'bob') }], { epoch: 9, seq: 2 }, { expected: { epoch: 9, seq: 1 }, me }),
+        StoreErrorCode.Quota,
+      );
+      await rejectsWith(store.apply([{ msg: msg(1, 1, 'bob') }], me), StoreErrorCode.Quota);
+    } finally {
+      restore();
+    }
+    assert.deepEqual(await store.synKey(), { epoch: 9, seq: 1 });
+    assert.deepEqual(await store.messages(1, { limit: 10 }), []);
+  });
+
+  it('any other failure rejects with STORE_FAILED carrying the cause, and the write is rolled back', async () => {
+    const store = await openIdb();
+    await store.apply([{ conv: directConv(1, me, 'bob') }], me);
+    const broken = { conv: { ...directConv(1, me, 'bob'), members: null } } as unknown as SyncEvent;
+    const failure = await rejectsWith(store.apply([{ msg: msg(1, 1, 'bob') }, broken], me), StoreErrorCode.Failed);
+    assert.ok(failure.cause instanceof TypeError);
+    assert.deepEqual(await store.messages(1, { limit: 10 }), []);
+  });
+
+  it('after close() every call rejects with STORE_CLOSED', async () => {
+    const store = await openIdb();
+    await store.close();
+    await rejectsWith(store.synKey(), StoreErrorCode.Closed);
+    await rejectsWith(store.putOutbox(outboxEntry('c1')), StoreErrorCode.Closed);
+  });
+});
+
+describe('IdbStore: schema and upgrades', () => {
+  /** A v2 step that moves data: every stored text gets a prefix. */
+  function textPrefixStep(ran: number[]): Migration {
+    return {
+      version: 2,
+      async apply(_db, tx) {
+        ran.push(2);
+        let cursor = await tx.objectStore('messages').openCursor();
+        while (cursor) {
+          await cursor.update({ ...cursor.value, text: `v2:${cursor.value.text}` });
+          cursor = await cursor.continue();
+        }
+      },
+    };
+  }
+
+  /** MIGRATIONS with each step recording that it ran. */
+  function spied(ran: number[], extra: Migration[] = []): Migration[] {
+    return [
+      ...MIGRATIONS.map((step) => ({
+        version: step.version,
+        apply: (db: IDBPDatabase<SynkeyDB>, tx: Parameters<Migration['apply']>[1]) => {
+          ran.push(step.version);
+          return step.apply(db, tx);
+        },
+      })),
+      ...extra,
+    ];
+  }
+
+  it('a new database gets every store and index of the schema', async () => {
+    const db = await openDatabase(freshIdb(), NAME, { timeoutMs: 1000 });
+    assert.equal(db.version, schemaVersion());
+    assert.deepEqual([...db.objectStoreNames].sort(), ['conversations', 'messages', 'meta', 'outbox']);
+    const tx = db.transaction(['messages', 'outbox']);
+    assert.deepEqual([...tx.objectStore('messages').indexNames].sort(), ['by-cmid', 'by-conv-seq']);
+    assert.deepEqual([...tx.objectStore('outbox').indexNames], ['by-created']);
+    await tx.done;
+    db.close();
+  });
+
+  it('reopening at the same version runs no migration', async () => {
+    const factory = freshIdb();
+    const ran: number[] = [];
+    (await openDatabase(factory, NAME, { timeoutMs: 1000, migrations: spied(ran) })).close();
+    (await openDatabase(factory, NAME, { timeoutMs: 1000, migrations: spied(ran) })).close();
+    assert.deepEqual(ran, [1]);
+  });
+
+  it('upgrading a v1 database to v2 runs only the new step and keeps (and moves) the data', async () => {
+    const factory = freshIdb();
+    const v1 = await openIdb(factory);
+    await v1.apply([{ conv: directConv(1, me, 'bob') }, { msg: msg(1, 1, 'bob') }], me);
+    await v1.putOutbox(outboxEntry('c1'));
+    await v1.close();
+
+    const ran: number[] = [];
+    const db = await openDatabase(factory, NAME, { timeoutMs: 1000, migrations: spied(ran, [textPrefixStep(ran)]) });
+    assert.deepEqual(ran, [2]);
+    assert.equal(db.version, 2);
+    assert.equal((await db.get('messages', 1001))?.text, 'v2:m1');
+    assert.equal((await db.get('conversations', 1))?.id, 1);
+    assert.deepEqual(await db.get('outbox', 'c1'), outboxEntry('c1'));
+    db.close();
+  });
+
+  it('a failing upgrade step rejects with STORE_FAILED and leaves the database at its old version with its data', async () => {
+    const factory = freshIdb();
+    const v1 = await openIdb(factory);
+    await v1.putOutbox(outboxEntry('c1'));
+    await v1.close();
+
+    const failing: Migration = {
+      version: 2,
+      apply() {
+        throw new Error('bad step');
+      },
+    };
+    const failure = await rejectsWith(
+      openDatabase(factory, NAME, { timeoutMs: 1000, migrations: [...MIGRATIONS, failing] }),
+      StoreErrorCode.Failed,
+    );
+    assert.equal((failure.cause as Error).message, 'bad step');
+    const again = await openIdb(factory);
+    assert.deepEqual(await again.outbox(), [outboxEntry('c1')]);
+  });
+
+  it('a database on disk newer than this code rejects with VERSION_TOO_NEW', async () => {
+    const factory = freshIdb();
+    const newer = await openDatabase(factory, NAME, {
+      timeoutMs: 1000,
+      migrations: [...MIGRATIONS, { version: 7, apply() {} }],
+    });
+    newer.close();
+    await rejectsWith(openIdbStore(NAME, { indexedDB: factory, timeoutMs: 1000 }), StoreErrorCode.VersionTooNew);
+  });
+
+  it('databaseName keeps users and servers apart even when they contain the separator', () => {
+    assert.notEqual(databaseName('wss://a:443', 'bob'), databaseName('wss://a', '443:bob'));
+    assert.equal(databaseName('wss://chat.example', 'alice'), 'synkey:wss%3A%2F%2Fchat.example:alice');
+  });
+});
+
+describe('IdbStore: opening', () => {
+  it('an open() that never settles rejects with OPEN_TIMEOUT, and a connection that opens later is closed', async () => {
+    let closed = 0;
+    const request = stalledRequest({ close: () => closed++ });
+    const factory: IdbFactory = { open: () => request };
+    await rejectsWith(openIdbStore(NAME, { indexedDB: factory, timeoutMs: 20 }), StoreErrorCode.OpenTimeout);
+    request.dispatchEvent(new Event('success'));
+    assert.equal(closed, 1);
+  });
+
+  it('an open blocked by a tab holding an older version rejects with BLOCKED after the timeout; its late connection is closed', async () => {
+    const factory = freshIdb();
+    // The other tab: an old connection that ignores versionchange.
+    const oldTab = await openDatabase(factory, NAME, { timeoutMs: 1000 });
+    let versionchanges = 0;
+    oldTab.addEventListener('versionchange', () => versionchanges++);
+    const upgradeRan: number[] = [];
+    const v2: Migration = { version: 2, apply: () => void upgradeRan.push(2) };
+    const began = Date.now();
+    await rejectsWith(
+      openDatabase(factory, NAME, { timeoutMs: 40, migrations: [...MIGRATIONS, v2] }),
+      StoreErrorCode.Blocked,
+    );
+    assert.ok(Date.now() - began >= 35);
+    assert.equal(versionchanges, 1);
+
+    oldTab.close();
+    // The queued open now upgrades and succeeds; it must not stay open and block the next one.
+    let blocked = false;
+    await new Promise<void>((resolve, reject) => {
+      const deletion = factory.deleteDatabase(NAME);
+      deletion.onblocked = () => {
+        blocked = true;
+      };
+      deletion.onsuccess = () => resolve();
+      deletion.onerror = () => reject(deletion.error);
+    });
+    assert.deepEqual(upgradeRan, [2]);
+    assert.equal(blocked, false);
+  });
+
+  it('an open() that throws SecurityError rejects with STORE_UNAVAILABLE', async () => {
+    const factory: IdbFactory = {
+      open: () => {
+        throw new DOMException('denied', 'SecurityError');
+      },
+    };
+    await rejectsWith(openIdbStore(NAME, { indexedDB: factory }), StoreErrorCode.Unavailable);
+  });
+});
+
+describe('IdbStore: other tabs and lost connections', () => {
+  it('when another tab upgrades the database, the store closes itself and later calls reject with VERSION_CHANGE', async () => {
+    const factory = freshIdb();
+    const closes: StoreError[] = [];
+    const store = await openIdb(factory, { onClose: (error) => closes.push(error) });
+    await store.putOutbox(outboxEntry('c1'));
+
+    const newerTab = await openDatabase(factory, NAME, {
+      timeoutMs: 200,
+      migrations: [...MIGRATIONS, { version: 2, apply() {} }],
+    });
+    newerTab.close();
+
+    assert.deepEqual(
+      closes.map((e) => e.code),
+      [StoreErrorCode.VersionChange],
+    );
+    await rejectsWith(store.outbox(), StoreErrorCode.VersionChange);
+    await rejectsWith(store.putOutbox(outboxEntry('c2')), StoreErrorCode.VersionChange);
+  });
+
+  it('when another tab deletes the database, the store closes itself instead of blocking it', async () => {
+    const factory = freshIdb();
+    const store = await openIdb(factory);
+    await new Promise<void>((resolve, reject) => {
+      const deletion = factory.deleteDatabase(NAME);
+      deletion.onblocked = () => reject(new Error('blocked'));
+      deletion.onsuccess = () => resolve();
+    });
+    const failure = await rejectsWith(store.synKey(), StoreErrorCode.VersionChange);
+    assert.match(failure.message, /deleted/);
+  });
+
+  it('after the browser closes the connection by force, the next call reopens it and finds the data', async () => {
+    const { factory, connections, opens } = recording(freshIdb());
+    const store = await openIdb(factory);
+    await store.putOutbox(outboxEntry('c1'));
+    forceCloseDatabase(connections[0] as never);
+    assert.deepEqual(await store.outbox(), [outboxEntry('c1')]);
+    assert.equal(opens(), 2);
+  });
+
+  it('a transaction that fails with "connection lost" is run again once on a reopened connection', async () => {
+    const { factory, opens } = recording(freshIdb());
+    const store = await openIdb(factory);
+    let failures = 0;
+    const original = IDBObjectStore.prototype.put;
+    const restore = patch(IDBObjectStore.prototype, 'put', function (this: IDBObjectStore, ...args) {
+      const request = original.apply(this, args);
+      if (this.name === 'outbox' && ++failures === 1) {
+        (this.transaction as unknown as { _abort(name: string): void })._abort('UnknownError');
+      }
+      return request;
+    });
+    try {
+      await store.putOutbox(outboxEntry('c1'));
+    } finally {
+      restore();
+    }
+    assert.equal(failures, 2);
+    assert.equal(opens(), 2);
+    assert.deepEqual(await store.outbox(), [outboxEntry('c1')]);
+  });
+
+  it('when the connection stays lost after one reopen, the call rejects with CONNECTION_LOST', async () => {
+    const { factory, opens } = recording(freshIdb());
+    const store = await openIdb(factory);
+    const restore = patch(IDBDatabase.prototype, 'transaction', () => {
+      throw new DOMException(
+        'Connection to Indexed Database server lost. Refresh the page to try again',
+        'UnknownError',
+      );
+    });
+    try {
+      await rejectsWith(store.synKey(), StoreErrorCode.ConnectionLost);
+    } finally {
+      restore();
+    }
+    assert.equal(opens(), 2);
+    assert.deepEqual(await store.synKey(), start);
+  });
+
+  it('when reopening fails, the call rejects with CONNECTION_LOST carrying why', async () => {
+    const inner = freshIdb();
+    let hang = false;
+    const factory: IdbFactory = { open: (name, version) => (hang ? stalledRequest() : inner.open(name, version)) };
+    const connections: IDBDatabase[] = [];
+    const store = track(await openIdbStore(NAME, { indexedDB: factory, timeoutMs: 30 }));
+    hang = true;
+    const restore = patch(IDBDatabase.prototype, 'transaction', function (this: IDBDatabase) {
+      connections.push(this);
+      throw new DOMException('The database connection is closing.', 'InvalidStateError');
+    });
+    let failure: StoreError;
+    try {
+      failure = await rejectsWith(store.synKey(), StoreErrorCode.ConnectionLost);
+    } finally {
+      restore();
+    }
+    assert.equal(connections.length, 1);
+    assert.ok(isStoreError(failure.cause, StoreErrorCode.OpenTimeout));
+  });
+});
+
+describe('openDurableStore', () => {
+  function withoutGlobalIndexedDB(descriptor: PropertyDescriptor | undefined): () => void {
+    const saved = Object.getOwnPropertyDescriptor(globalThis, 'indexedDB');
+    if (descriptor) Object.defineProperty(globalThis, 'indexedDB', { ...descriptor, configurable: true });
+    else delete (globalThis as { indexedDB?: IDBFactory }).indexedDB;
+    return () => Object.defineProperty(globalThis, 'indexedDB', saved as PropertyDescriptor);
+  }
+
+  it('uses IndexedDB when it opens', async () => {
+    const opened = await openDurableStore(NAME, { indexedDB: freshIdb() });
+    track(opened.store);
+    assert.equal(opened.degraded, false);
+    assert.ok(opened.store instanceof IdbStore);
+  });
+
+  it('falls back to a MemoryStore when there is no indexedDB', async () => {
+    const restore = withoutGlobalIndexedDB(undefined);
+    try {
+      const opened = await openDurableStore(NAME);
+      assert.equal(opened.degraded, true);
+      assert.ok(opened.store instanceof MemoryStore);
+      assert.ok(opened.degraded && opened.error.code === StoreErrorCode.Unavailable);
+      assert.match(opened.degraded ? opened.reason : '', /^STORE_UNAVAILABLE: /);
+    } finally {
+      restore();
+    }
+  });
+
+  it('falls back to a MemoryStore when touching indexedDB throws SecurityError (sandboxed frame)', async () => {
+    const restore = withoutGlobalIndexedDB({
+      get() {
+        throw new DOMException('denied', 'SecurityError');
+      },
+    });
+    try {
+      const opened = await openDurableStore(NAME);
+      assert.ok(opened.degraded && opened.error.code === StoreErrorCode.Unavailable);
+      assert.equal((opened.error.cause as DOMException).name, 'SecurityError');
+    } finally {
+      restore();
+    }
+  });
+
+  it('falls back to a MemoryStore when open() throws SecurityError (private mode)', async () => {
+    const factory: IdbFactory = {
+      open: () => {
+        throw new DOMException('denied', 'SecurityError');
+      },
+    };
+    const opened = await openDurableStore(NAME, { indexedDB: factory });
+    assert.ok(opened.degraded && opened.store instanceof MemoryStore);
+    assert.equal(opened.degraded && opened.error.code, StoreErrorCode.Unavailable);
+  });
+
+  it('falls back to a MemoryStore when open() hangs', async () => {
+    const opened = await openDurableStore(NAME, { indexedDB: { open: () => stalledRequest() }, timeoutMs: 20 });
+    assert.equal(opened.degraded && opened.error.code, StoreErrorCode.OpenTimeout);
+  });
+});
