@@ -5,6 +5,8 @@ const params = new URLSearchParams(location.search);
 const user = params.get('user') ?? 'alice';
 const runtime = (params.get('runtime') ?? 'auto') as 'auto' | 'shared-worker' | 'worker' | 'main';
 const storage = params.get('storage') === 'memory' ? 'memory' : undefined;
+/** `?sendBudgetMs=N` shortens the time a message may stay unsent before it is `failed` (for trying the retry path). */
+const budget = Number(params.get('sendBudgetMs') ?? 0);
 /** The chat server; by default the one that serves this page. */
 const server = params.get('server') ?? location.origin;
 
@@ -19,6 +21,7 @@ const client: SynkeyClient = createClient({
   getToken,
   runtime,
   ...(storage ? { storage } : {}),
+  ...(budget > 0 ? { sendPolicy: { budgetMs: budget, ackTimeoutMs: Math.min(budget, 10_000) } } : {}),
   client: 'synkey-demo-sdk',
 });
 // Handles for the end-to-end tests and for trying the API from the console.

@@ -173,3 +173,23 @@ test('a call to an engine whose worker cannot start rejects instead of hanging',
   });
   expect(error).toMatch(/UNAVAILABLE|TIMEOUT/);
 });
+
+test('a message that cannot be sent turns failed; Retry sends it with the same id once the server is back', async ({
+  context,
+}) => {
+  const page = await openChat(context, server.url, 'lena', '&sendBudgetMs=2000');
+  const conv = await directWith(page, 'mike');
+  await openConversation(page, conv);
+  await server.stop();
+  await page.locator('#text').fill('sent after a retry');
+  await page.locator('#text').press('Enter');
+  const failed = page.locator('#thread li[data-state="failed"]');
+  await expect(failed).toHaveCount(1, { timeout: 30_000 });
+  const cmid = await failed.getAttribute('data-cmid');
+  await server.launch();
+  await expect.poll(() => page.locator('#state').textContent(), { timeout: 30_000 }).toBe('online');
+  await failed.getByRole('button', { name: 'Retry' }).click();
+  await expect(page.locator(`#thread li[data-cmid="${cmid}"]`)).toHaveAttribute('data-state', /sent|delivered/);
+  const stored = await history(server.url, 'mike', conv);
+  expect(stored.map((m) => m.text)).toEqual(['sent after a retry']);
+});

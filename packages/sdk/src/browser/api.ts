@@ -1,4 +1,5 @@
 import type { Conversation } from '@synkey/protocol';
+import type { SendPolicy } from '../backoff';
 import type { ConnectionState, TransportMode } from '../connection';
 import type { CreateConversation, EngineEvent, MessagePage } from '../engine';
 import type { ChatMessage } from '../state';
@@ -20,6 +21,8 @@ export interface SessionConfig {
   storage?: StorageKind;
   /** Names the client software in AUTH. */
   client?: string;
+  /** Overrides of the send retry policy (ack timeout, attempts, time budget, backoff). */
+  sendPolicy?: Partial<SendPolicy>;
 }
 
 /** An engine event as it crosses to the page: errors travel as {@link WireError}s. */

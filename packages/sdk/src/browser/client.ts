@@ -1,6 +1,7 @@
 import type { Conversation } from '@synkey/protocol';
 import { ErrorCode, ProtocolError } from '@synkey/protocol';
 import * as Comlink from 'comlink';
+import type { SendPolicy } from '../backoff';
 import type { ConnectionState, TransportMode } from '../connection';
 import type { CreateConversation, MessagePage } from '../engine';
 import { newClientMsgId } from '../ids';
@@ -37,6 +38,12 @@ export interface ClientOptions {
   callTimeoutMs?: number;
   /** Names the client software in AUTH. */
   client?: string;
+  /**
+   * Overrides of the send retry policy: `ackTimeoutMs` (10 s), `maxAttempts` (5), `budgetMs` (40 s:
+   * a message not acknowledged this long after `send` is `failed`), `backoff` ({ minMs, maxMs }).
+   * Applies when this page starts the user's engine.
+   */
+  sendPolicy?: Partial<SendPolicy>;
 }
 
 /** The state shown to users: the link's state, or `degraded` when it is up but nothing persists. */
@@ -284,6 +291,7 @@ class Client implements SynkeyClient {
       ...(user ? { user } : {}),
       ...(o.storage ? { storage: o.storage } : {}),
       ...(o.client ? { client: o.client } : {}),
+      ...(o.sendPolicy ? { sendPolicy: o.sendPolicy } : {}),
     };
   }
 

@@ -129,6 +129,7 @@ export class SharedEngine {
       ...(this.config.wsUrl ? { wsUrl: this.config.wsUrl } : {}),
       ...(this.config.transport ? { transport: this.config.transport } : {}),
       ...(this.config.client ? { client: this.config.client } : {}),
+      ...(this.config.sendPolicy ? { sendPolicy: this.config.sendPolicy } : {}),
       getToken: this.deps.getToken,
       store,
     });
