@@ -68,7 +68,7 @@ export function openDatabase(
     request.addEventListener('success', () => {
       const db = request.result;
       if (settled) {
-        void db;
+        db.close();
         return;
       }
       settled = true;
