@@ -59,7 +59,7 @@ const files = findTests(join(root, 'packages')).filter((f) => only.length === 0 
 if (files.length > 0) {
   const { code, out } = await run(
     'node',
-    ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files],
+    ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=120000', '--test-reporter=spec', ...files],
     { capture: true },
   );
   const pass = Number(/ℹ pass (\d+)/.exec(out)?.[1] ?? 0);
