@@ -47,6 +47,8 @@ export {
 } from './engine';
 export { isLinkFailure, isPermanent, ServerError } from './errors';
 export { connectHttp, type FetchLike, type HttpLinkOptions } from './http-transport';
+export { isStoreError, StoreError, StoreErrorCode } from './idb/errors';
+export { type IdbStoreOptions, openIdbStore } from './idb/idb-store';
 export { type DurableStore, openDurableStore } from './idb/open-store';
 export { newClientMsgId, type RandomBytes, uuidv7Generator } from './ids';
 export { MemoryStore } from './memory-store';

@@ -40,7 +40,15 @@ export function staticFiles(root: string, headers: Record<string, string> = {}) 
       const info = await stat(file).catch(() => null);
       if (!info?.isFile()) continue;
       const hashed = /[.-][A-Za-z0-9_-]{8,}\.(js|css)$/.test(file);
+      const modified = info.mtime.toUTCString();
+      const since = req.headers['if-modified-since'];
+      if (since && !hashed && Date.parse(since) >= Math.floor(info.mtimeMs / 1000) * 1000) {
+        res.writeHead(304, { 'last-modified': modified, ...headers });
+        res.end();
+        return true;
+      }
       res.writeHead(200, {
+        'last-modified': modified,
         'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
         'content-length': info.size,
         'cache-control': hashed ? 'public, max-age=31536000, immutable' : 'no-cache',

@@ -56,3 +56,11 @@ test('paths that climb out of the served directory are refused', async () => {
 test('protocol routes still win over static files', async () => {
   assert.equal((await rawGet('/healthz')).status, 200);
 });
+
+test('answers 304 to a conditional GET of an unchanged file', async () => {
+  const first = await fetch(`${server.url}/embed`);
+  const modified = first.headers.get('last-modified');
+  assert.ok(modified);
+  const again = await fetch(`${server.url}/embed`, { headers: { 'if-modified-since': modified } });
+  assert.equal(again.status, 304);
+});

@@ -28,7 +28,7 @@ export function createHost(): EngineHost {
   return new EngineHost({
     ...(scope.navigator?.locks ? { locks: scope.navigator.locks } : {}),
     ...(scope.BroadcastChannel ? { channel: (name: string) => new BroadcastChannel(name) } : {}),
-    openStore: (name) => openDurableStore(name),
+    openStore: (name, onClose) => openDurableStore(name, onClose ? { onClose } : {}),
   });
 }
 

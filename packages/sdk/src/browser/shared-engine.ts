@@ -7,7 +7,11 @@ import { BusClient, BusServer, type Channel } from './tab-bus';
 import { toWireError } from './wire-error';
 
 /** Opens the durable store for a database name, or says why it cannot. */
-export type OpenStore = (name: string) => Promise<{ store: Store; degraded: boolean; reason?: string }>;
+export type OpenStore = (
+  name: string,
+  /** Called when the store closes itself (another tab upgraded or deleted the database). */
+  onClose?: (error: Error) => void,
+) => Promise<{ store: Store; degraded: boolean; reason?: string }>;
 
 /** What a {@link SharedEngine} needs from its environment; injectable for tests. */
 export interface SharedEngineDeps {
@@ -158,7 +162,9 @@ export class SharedEngine {
       this.storageReason = 'memory storage was asked for';
       return new MemoryStore();
     }
-    const opened = await this.deps.openStore(`synkey:${this.key}`);
+    const opened = await this.deps.openStore(`synkey:${this.key}`, (error) =>
+      this.emit({ type: 'error', error: toWireError(error) }),
+    );
     if (opened.degraded) {
       this.storage = 'memory';
       this.storageReason = opened.reason;

@@ -20,6 +20,7 @@ export const StoreErrorCode = {
   Failed: 'STORE_FAILED',
 } as const;
 
+/** One of the {@link StoreErrorCode} values. */
 export type StoreErrorCode = (typeof StoreErrorCode)[keyof typeof StoreErrorCode];
 
 /** The one error type the IndexedDB store rejects with; `cause` holds the browser's error, if any. */
