@@ -65,20 +65,28 @@ async function applyMessage(tx: StoreTx, msg: Message, me: string, changes: Chan
     changes.sentCmid(cmid);
     changes.message(merged);
   }
-  const conv = await tx.conversation(msg.conv);
-  if (!conv) return;
-  const next = withMessage(conv, merged, me);
-  if (next === conv) return;
-  await tx.putConversation(next);
-  changes.conv(conv.id);
-  await collectMoved(tx, conv, next, me, changes);
+  await updateConversation(tx, msg.conv, (conv) => withMessage(conv, merged, me), me, changes);
 }
 
 async function applyReceipt(tx: StoreTx, receipt: Receipt, me: string, changes: ChangeSet): Promise<void> {
-  const conv = await tx.conversation(receipt.conv);
-  // Every member's timeline holds the conversation before anything that happens in it.
+  await updateConversation(tx, receipt.conv, (conv) => withReceipt(conv, receipt, me), me, changes);
+}
+
+/**
+ * Moves stored conversation `id` on by `step`, which returns its argument when nothing changes. A
+ * conversation that is not stored is left alone: every member's timeline holds the conversation
+ * before anything that happens in it.
+ */
+async function updateConversation(
+  tx: StoreTx,
+  id: number,
+  step: (conv: Conversation) => Conversation,
+  me: string,
+  changes: ChangeSet,
+): Promise<void> {
+  const conv = await tx.conversation(id);
   if (!conv) return;
-  const next = withReceipt(conv, receipt, me);
+  const next = step(conv);
   if (next === conv) return;
   await tx.putConversation(next);
   changes.conv(conv.id);

@@ -91,13 +91,7 @@ class HttpLink implements Transport {
 
   request<O extends CallOp>(op: O, body: BodyOf<O>, timeoutMs: number): Promise<ReplyOf<O>> {
     if (this.down) return Promise.reject(linkDown('the link is down', this.down));
-    const { seq, reply } = this.pending.open(op, timeoutMs);
-    try {
-      this.queue.push(frame(op, seq, body));
-    } catch (error) {
-      this.pending.reject(seq, error as Error);
-    }
-    return reply;
+    return this.pending.send(op, body, timeoutMs, (f) => this.queue.push(f));
   }
 
   close(reason: Error = linkDown('closed by the client')): void {
@@ -178,14 +172,7 @@ class HttpLink implements Transport {
   }
 
   private dispatch(f: Frame): void {
-    if (f.op === Op.ERROR) {
-      const error = new ServerError(decodeBody(Op.ERROR, f.body));
-      const answered = f.seq !== 0 && this.pending.reject(f.seq, error);
-      if (error.fatal) this.close(error);
-      else if (!answered) this.options.onError?.(error);
-      return;
-    }
-    this.pending.settle(f);
+    this.pending.receive(f, (error) => this.close(error), this.options);
   }
 
   private async pollLoop(): Promise<void> {

@@ -1,6 +1,16 @@
-import { type BodyOp, decodeBody, ErrorCode, type Frame, Op, opName, ProtocolError } from '@synkey/protocol';
+import {
+  type BodyOf,
+  type BodyOp,
+  decodeBody,
+  ErrorCode,
+  type Frame,
+  frame,
+  Op,
+  opName,
+  ProtocolError,
+} from '@synkey/protocol';
 import { ServerError } from './errors';
-import { type ReplyOf, type RequestOp, replyOp } from './transport';
+import { type LinkOptions, type ReplyOf, type RequestOp, replyOp } from './transport';
 
 interface Waiter {
   op: RequestOp;
@@ -40,6 +50,42 @@ export class PendingRequests {
       this.waiting.set(seq, { op, resolve: resolve as (v: unknown) => void, reject, timer });
     });
     return { seq, reply };
+  }
+
+  /**
+   * Registers a request and hands its encoded frame to `push`. A body that does not encode rejects
+   * the request instead of throwing.
+   */
+  send<O extends RequestOp>(
+    op: O,
+    body: BodyOf<O>,
+    timeoutMs: number,
+    push: (frame: Uint8Array) => void,
+  ): Promise<ReplyOf<O>> {
+    const { seq, reply } = this.open(op, timeoutMs);
+    try {
+      push(frame(op, seq, body));
+    } catch (error) {
+      this.reject(seq, error as Error);
+    }
+    return reply;
+  }
+
+  /**
+   * Takes a frame from the server that answers a request, or an ERROR. An ERROR rejects the request
+   * whose seq it carries; a fatal one then goes to `fail` (the link is done), and a non-fatal one
+   * that answered no request (seq 0, or one that already timed out) to `options.onError`. Any other
+   * frame settles its request (see {@link PendingRequests.settle}).
+   */
+  receive(f: Frame, fail: (error: ServerError) => void, options: Pick<LinkOptions, 'onError'>): void {
+    if (f.op !== Op.ERROR) {
+      this.settle(f);
+      return;
+    }
+    const error = new ServerError(decodeBody(Op.ERROR, f.body));
+    const answered = f.seq !== 0 && this.reject(f.seq, error);
+    if (error.fatal) fail(error);
+    else if (!answered) options.onError?.(error);
   }
 
   /**

@@ -115,13 +115,7 @@ class WsLink implements Transport {
 
   request<O extends CallOp>(op: O, body: BodyOf<O>, timeoutMs: number): Promise<ReplyOf<O>> {
     if (this.down) return Promise.reject(linkDown('the link is down', this.down));
-    const { seq, reply } = this.pending.open(op, timeoutMs);
-    try {
-      this.queue.push(frame(op, seq, body));
-    } catch (error) {
-      this.pending.reject(seq, error as Error);
-    }
-    return reply;
+    return this.pending.send(op, body, timeoutMs, (f) => this.queue.push(f));
   }
 
   close(reason: Error = linkDown('closed by the client')): void {
@@ -152,15 +146,8 @@ class WsLink implements Transport {
           return;
         }
         break;
-      case Op.ERROR: {
-        const error = new ServerError(decodeBody(Op.ERROR, f.body));
-        const answered = f.seq !== 0 && this.pending.reject(f.seq, error);
-        if (error.fatal) this.fail(error);
-        else if (!answered) this.options.onError?.(error);
-        return;
-      }
     }
-    this.pending.settle(f);
+    this.pending.receive(f, (error) => this.fail(error), this.options);
   }
 
   private send(frames: Uint8Array[]): void {

@@ -1,4 +1,5 @@
 import { type Conversation, ConvKind, type Message } from '@synkey/protocol';
+import type { OutboxEntry } from '../src/store';
 
 /** A direct conversation between `a` and `b` with no messages. */
 export function directConv(id: number, a: string, b: string): Conversation {
@@ -27,4 +28,9 @@ export function msg(conv: number, convSeq: number, sender: string, extra: Partia
     text: `m${convSeq}`,
     ...extra,
   };
+}
+
+/** An outbox entry `sending` the text 'hi' to `conv`. */
+export function outboxEntry(cmid: string, conv = 1, createdAt = 1): OutboxEntry {
+  return { cmid, conv, kind: 1, text: 'hi', createdAt, state: 'sending' };
 }

@@ -28,7 +28,7 @@ export interface SharedEngineDeps {
 
 type Role =
   | { kind: 'starting' }
-  | { kind: 'owner'; engine: Engine; local: EngineCalls; bus?: BusServer }
+  | { kind: 'owner'; engine: Engine; store: Store; local: EngineCalls; bus?: BusServer }
   | { kind: 'follower'; bus: BusClient };
 
 /**
@@ -71,11 +71,15 @@ export class SharedEngine {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Calls still waiting for the role (closed while starting) fail now instead of hanging.
+    this.markReady();
     this.abort.abort();
     const role = this.role;
     if (role.kind === 'owner') {
       role.bus?.close();
       await role.engine.close();
+      // The engine does not close a store it was given.
+      await role.store.close();
     } else if (role.kind === 'follower') {
       for (const p of role.bus.close()) p.reject(new ProtocolError(ErrorCode.Unavailable, 'the client is closed'));
     }
@@ -144,7 +148,7 @@ export class SharedEngine {
       this.emit(out);
       bus?.broadcast(out);
     });
-    this.role = { kind: 'owner', engine, local, ...(bus ? { bus } : {}) };
+    this.role = { kind: 'owner', engine, store, local, ...(bus ? { bus } : {}) };
     this.markReady();
     this.emit({ type: 'connection', state: engine.state });
     if (this.storage === 'memory') this.emit({ type: 'storage', storage: 'memory', reason: this.storageReason });
@@ -206,8 +210,11 @@ export class SharedEngine {
         }
         if (role.kind === 'follower') {
           const value = await role.bus.call(name, args);
+          // A call waiting when this tab took over was run by this tab's own engine.
           if (name === 'info')
-            return { ...(value as SessionInfo), owner: false } as Awaited<ReturnType<EngineCalls[N]>>;
+            return { ...(value as SessionInfo), owner: this.role.kind === 'owner' } as Awaited<
+              ReturnType<EngineCalls[N]>
+            >;
           return value as Awaited<ReturnType<EngineCalls[N]>>;
         }
         throw new ProtocolError(ErrorCode.Unavailable, 'the engine is not started');

@@ -28,11 +28,11 @@ export class BusServer {
     Promise.resolve()
       .then(() => fn.apply(this.calls, m.args))
       .then(
-        (value) => this.channel.postMessage({ t: 'reply', id: m.id, ok: true, value } satisfies BusMessage),
-        (error) =>
-          this.channel.postMessage({ t: 'reply', id: m.id, ok: false, error: toWireError(error) } satisfies BusMessage),
+        (value) => this.reply({ t: 'reply', id: m.id, ok: true, value }),
+        (error) => this.reply({ t: 'reply', id: m.id, ok: false, error: toWireError(error) }),
       );
   };
+  private closed = false;
 
   constructor(
     private readonly channel: Channel,
@@ -47,8 +47,17 @@ export class BusServer {
     this.channel.postMessage({ t: 'event', event } satisfies BusMessage);
   }
 
+  /**
+   * Stops answering. Calls still running get no reply: a closing owner's engine fails them ("the
+   * client is closed"), but the follower must keep waiting and re-send them to the next owner.
+   */
   close(): void {
+    this.closed = true;
     this.channel.removeEventListener('message', this.onMessage);
+  }
+
+  private reply(message: BusMessage): void {
+    if (!this.closed) this.channel.postMessage(message);
   }
 }
 

@@ -6,12 +6,14 @@ export function tokenSubject(token: string): string | undefined {
   const part = token.split('.')[1];
   if (!part) return undefined;
   try {
-    const json = atob(
+    const binary = atob(
       part
         .replace(/-/g, '+')
         .replace(/_/g, '/')
         .padEnd(Math.ceil(part.length / 4) * 4, '='),
     );
+    // atob gives one character per byte; the payload is UTF-8 (a sub may be any text).
+    const json = new TextDecoder().decode(Uint8Array.from(binary, (c) => c.charCodeAt(0)));
     const sub = (JSON.parse(json) as { sub?: unknown }).sub;
     return typeof sub === 'string' && sub.length > 0 ? sub : undefined;
   } catch {
