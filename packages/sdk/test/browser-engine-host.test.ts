@@ -3,9 +3,10 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { ErrorCode, ProtocolError } from '@synkey/protocol';
 import { mintToken } from '@synkey/server';
 import type { ClientEvent } from '../src/browser/api';
-import type { Session } from '../src/browser/engine-host';
+import { EngineHost, type Session } from '../src/browser/engine-host';
 import type { OpenStore } from '../src/browser/shared-engine';
 import { MemoryStore } from '../src/memory-store';
+import { ChannelSpace } from './browser-channels';
 import { configFor, lendWebSocket, memoryOpenStore, recording, Tabs } from './browser-tabs';
 import { sleep, waitFor } from './helpers';
 import { cleanup, freshServer, SECRET } from './server-harness';
@@ -209,5 +210,26 @@ describe('EngineHost', () => {
     await waitFor(() => second.events.some((e) => e.type === 'conversations'), 5000, 'b got the event');
     assert.equal(first.events.length, seen);
     assert.equal((await b.info()).owner, true);
+  });
+});
+
+describe('EngineHost without usable Web Locks', () => {
+  it('owns the connection itself when the lock manager refuses (e.g. an opaque origin)', async () => {
+    const server = await freshServer();
+    const refusing = {
+      request: () => Promise.reject(new DOMException('locks are not allowed here', 'SecurityError')),
+      query: () => Promise.reject(new DOMException('locks are not allowed here', 'SecurityError')),
+    } as unknown as LockManager;
+    const space = new ChannelSpace();
+    const host = new EngineHost({ locks: refusing, channel: (name) => space.open(name), openStore: memoryOpenStore });
+    const session = host.open(configFor(server.url, 'nolocks'), recording('nolocks'));
+    try {
+      await online(session);
+      assert.equal((await session.info()).owner, true);
+      assert.equal(server.connections('nolocks'), 1);
+    } finally {
+      await session.close();
+      space.closeAll();
+    }
   });
 });

@@ -51,8 +51,11 @@ export function workerApi(host: EngineHost): WorkerApi {
       const end = async () => {
         if (ended) return;
         ended = true;
-        await session.close();
-        release();
+        try {
+          await session.close();
+        } finally {
+          release();
+        }
       };
       const locks = (globalThis as { navigator?: { locks?: LockManager } }).navigator?.locks;
       if (tabLock && locks) void locks.request(tabLock, () => end());

@@ -98,10 +98,17 @@ export class SharedEngine {
       return;
     }
     const name = `synkey-owner:${this.key}`;
-    const got = await locks.request(name, { ifAvailable: true }, (lock) => {
-      if (!lock) return false;
-      return this.holdOwnership();
-    });
+    let got: boolean;
+    try {
+      got = await locks.request(name, { ifAvailable: true }, (lock) => {
+        if (!lock) return false;
+        return this.holdOwnership();
+      });
+    } catch {
+      // Web Locks refused (e.g. an opaque origin): own the connection without sharing it.
+      if (this.role.kind === 'starting' && !this.closed) await this.becomeOwner();
+      return;
+    }
     if (got !== false) return;
     this.becomeFollower();
     locks.request(name, { signal: this.abort.signal }, () => this.holdOwnership()).catch(() => undefined);
