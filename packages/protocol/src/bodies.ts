@@ -89,7 +89,14 @@ export const schemas = {
   },
   [Op.OK]: Empty,
   [Op.NOTIFY]: { epoch: [1, 'uint'], seq: [2, 'uint'] },
-  [Op.SEND]: { cmid: [1, 'str'], conv: [2, 'uint'], kind: [3, 'uint'], text: [4, 'str', 'opt'] },
+  [Op.SEND]: {
+    cmid: [1, 'str'],
+    conv: [2, 'uint'],
+    kind: [3, 'uint'],
+    text: [4, 'str', 'opt'],
+    /** The cmid of the sender's previous message in this conversation that is not acknowledged yet. */
+    prev: [5, 'str', 'opt'],
+  },
   [Op.SEND_ACK]: { cmid: [1, 'str'], id: [2, 'uint'], convSeq: [3, 'uint'], ts: [4, 'uint'] },
   [Op.SYNC]: { epoch: [1, 'uint'], seq: [2, 'uint'], limit: [3, 'uint', 'opt'] },
   [Op.SYNC_REPLY]: {

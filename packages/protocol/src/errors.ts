@@ -22,6 +22,8 @@ export const ErrorCode = {
   NotFound: 'NOT_FOUND',
   /** A well-formed request with values the server refuses (empty text, too long, …). */
   Invalid: 'INVALID',
+  /** A SEND's `prev` is not stored yet: nothing was stored; send again after the earlier message. */
+  OutOfOrder: 'OUT_OF_ORDER',
   /** Too many requests: wait `retryMs` and try again. */
   RateLimited: 'RATE_LIMITED',
   /** The server requires TLS: reconnect to `url`. */

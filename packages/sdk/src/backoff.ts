@@ -33,22 +33,20 @@ export interface SendPolicy {
   /** The backoff between attempts. */
   backoff: BackoffRange;
   /**
-   * Most SENDs of one conversation in flight at once. With 1, a message goes out only once the one
-   * before it is acknowledged, so conversation order holds whatever the server refuses. A larger
-   * window pipelines, and keeps order only if the server never refuses a SEND unprocessed
-   * (RATE_LIMITED, INTERNAL) while accepting a later one on the same link, which a per-user token
-   * bucket that refills while it works through a batch does not promise.
+   * Most SENDs of one conversation in flight at once. Pipelining keeps conversation order because
+   * every SEND names the message before it (`prev`) and the server refuses it (OUT_OF_ORDER,
+   * nothing stored) until that one is stored; the lane then sends again from its head.
    */
   window: number;
 }
 
-/** The default send policy: ack timeout 10 s, at most 5 attempts within 40 s, backoff 0.5–20 s, window 1. */
+/** The default send policy: ack timeout 10 s, at most 5 attempts within 40 s, backoff 0.5–20 s, window 16. */
 export const sendPolicy: SendPolicy = {
   ackTimeoutMs: 10_000,
   maxAttempts: 5,
   budgetMs: 40_000,
   backoff: { minMs: 500, maxMs: 20_000 },
-  window: 1,
+  window: 16,
 };
 
 /** What to do after an attempt failed: send again after `delayMs`, or give up. */

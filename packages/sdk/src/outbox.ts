@@ -181,6 +181,10 @@ export class Outbox {
     p.attempts++;
     const { cmid, kind, text } = p.entry;
     const body: BodyOf<typeof Op.SEND> = text === undefined ? { cmid, conv, kind } : { cmid, conv, kind, text };
+    // The server refuses this one unless the message queued before it is stored: order holds whatever it refuses.
+    const lane = this.lanes.get(conv);
+    const prev = lane?.items[lane.items.indexOf(p) - 1];
+    if (prev) body.prev = prev.entry.cmid;
     let ack: BodyOf<typeof Op.SEND_ACK>;
     try {
       ack = await this.deps.request(Op.SEND, body, this.deps.policy.ackTimeoutMs);
@@ -202,7 +206,9 @@ export class Outbox {
     if (!lane || at < 0) return;
     if (isPermanent(error)) return this.fail(conv, [p], error);
     // The server asked to slow down and did nothing: that attempt does not count, the budget still does.
-    if (error instanceof ServerError && error.code === ErrorCode.RateLimited) p.attempts--;
+    if (error instanceof ServerError && (error.code === ErrorCode.RateLimited || error.code === ErrorCode.OutOfOrder)) {
+      p.attempts--;
+    }
     const retryMs = error instanceof ServerError ? error.retryMs : undefined;
     const now = Date.now();
     const decision = nextSendAttempt(p.attempts, now - p.queuedAt, retryMs, this.deps.policy, this.deps.random);

@@ -318,7 +318,7 @@ describe('engine against the server', () => {
     });
   }
 
-  it("keeps conversation order when the server's rate limit refuses SENDs of an unpaced client", async () => {
+  it("keeps conversation order when the server's rate limit refuses pipelined SENDs of an unpaced client", async () => {
     const server = await freshServer({ rateLimit: { perSecond: 50, burst: 100 } });
     let refused = 0;
     const tapped = tappedWebSocket({
@@ -328,7 +328,12 @@ describe('engine against the server', () => {
       },
     });
     const aliceStore = new MemoryStore();
-    const alice = engineFor(server.url, 'alice', { store: aliceStore, WebSocket: tapped, rateLimit: false });
+    const alice = engineFor(server.url, 'alice', {
+      store: aliceStore,
+      WebSocket: tapped,
+      rateLimit: false,
+      sendPolicy: { window: 32 },
+    });
     await online(alice);
     const direct = await alice.createConversation({ kind: ConvKind.Direct, members: ['bob'] });
     const group = await alice.createConversation({ kind: ConvKind.Group, members: ['bob', 'carol'], title: 'g' });

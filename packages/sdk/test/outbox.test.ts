@@ -199,9 +199,9 @@ describe('Outbox', () => {
     outbox.close();
   });
 
-  it('with the default window of 1, sends a message only after the one before it in its conversation is acknowledged', async () => {
+  it('with a window of 1, sends a message only after the one before it in its conversation is acknowledged', async () => {
     const server = new SendServer();
-    const { outbox, drained } = await harness(server);
+    const { outbox, drained } = await harness(server, { ...fastPolicy, window: 1 });
     outbox.setReady(true);
     for (let i = 0; i < 20; i++) await outbox.send(i % 2 === 0 ? 1 : 2, { text: `t${i}` });
     await waitFor(drained);

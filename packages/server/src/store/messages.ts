@@ -1,4 +1,4 @@
-import { type BodyOf, Limits, type Message, type Op } from '@synkey/protocol';
+import { type BodyOf, ErrorCode, Limits, type Message, type Op, ProtocolError } from '@synkey/protocol';
 import type Database from 'better-sqlite3';
 import type { Conversations } from './conversations';
 import { EventKind, type MessageRow, toMessage } from './rows';
@@ -53,7 +53,9 @@ export class Messages {
   /**
    * Stores a message from `user` and appends it to every member's timeline. Replying implies having read:
    * the sender's delivered and read positions move to the new message, and the message event itself tells
-   * the other members so (no separate receipt event). A cmid the sender already used returns the original ack and stores nothing, even
+   * the other members so (no separate receipt event). A `prev` that is not stored refuses the message
+   * (OUT_OF_ORDER), so a client that pipelines can never have a later message stored before an earlier one.
+   * A cmid the sender already used returns the original ack and stores nothing, even
    * when the conversation or text differ.
    */
   send(user: string, req: BodyOf<typeof Op.SEND>): { ack: SendAck; grew: string[]; duplicate: boolean } {
@@ -61,6 +63,9 @@ export class Messages {
     const cmid = checkId(req.cmid, 'cmid');
     const original = this.byCmid.get(user, cmid);
     if (original) return { ack: { cmid, ...original }, grew: [], duplicate: true };
+    if (req.prev !== undefined && !this.byCmid.get(user, checkId(req.prev, 'prev'))) {
+      throw new ProtocolError(ErrorCode.OutOfOrder, `the message before this one (${req.prev}) is not stored yet`);
+    }
     checkMsgKind(req.kind);
     const text = checkText(req.text);
     const conv = this.conversations.requireMember(req.conv, user);

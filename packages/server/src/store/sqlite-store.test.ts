@@ -10,6 +10,7 @@ import {
   Limits,
   MsgKind,
   type Op,
+  ProtocolError,
   ReceiptKind,
   type SyncEvent,
 } from '@synkey/protocol';
@@ -142,6 +143,21 @@ describe('timeline', () => {
 });
 
 describe('send', () => {
+  test('a SEND whose prev is not stored is refused OUT_OF_ORDER and stores nothing; once prev is stored it goes in', (t) => {
+    const store = memoryStore(t);
+    const conv = direct(store, 'alice', 'bob');
+    const before = store.maxSeq('bob');
+    const send = (cmid: string, prev?: string) =>
+      store.send('alice', { cmid, conv, kind: MsgKind.Text, text: cmid, ...(prev ? { prev } : {}) });
+    assert.throws(
+      () => send('second', 'first'),
+      (e) => e instanceof ProtocolError && e.code === ErrorCode.OutOfOrder,
+    );
+    assert.equal(store.maxSeq('bob'), before, 'nothing was stored');
+    assert.equal(send('first').ack.convSeq, 1);
+    assert.equal(send('second', 'first').ack.convSeq, 2);
+  });
+
   test('stores the message, returns its ack and appends it to every member timeline', (t) => {
     const store = memoryStore(t);
     const conv = group(store, 'alice', ['bob', 'carol']);
