@@ -34,7 +34,15 @@ export {
   sendPolicy,
 } from './backoff';
 export type { ClientEvent, EngineCalls, SessionConfig, SessionInfo, StorageKind } from './browser/api';
-export { type ClientOptions, type ClientState, createClient, type Runtime, type SynkeyClient } from './browser/client';
+export {
+  type ClientOptions,
+  type ClientState,
+  createClient,
+  createClientWith,
+  type EngineLoaders,
+  type Runtime,
+  type SynkeyClient,
+} from './browser/client';
 export { type ConnectionState, linkUrls, type TransportMode } from './connection';
 export {
   type CreateConversation,
