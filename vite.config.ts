@@ -12,6 +12,7 @@ export default defineConfig({
     rollupOptions: {
       input: {
         sdk: resolve(import.meta.dirname, 'demo/sdk.html'),
+        widget: resolve(import.meta.dirname, 'demo/widget.html'),
       },
     },
   },

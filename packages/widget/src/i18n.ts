@@ -1,0 +1,85 @@
+import { en, type Strings } from './locales/en';
+import { ko } from './locales/ko';
+import { zhCN } from './locales/zh-CN';
+
+/** A key of the string tables. */
+export type Key = keyof Strings;
+
+const TABLES: Record<string, Strings> = { en, 'zh-CN': zhCN, ko };
+const DAY_MS = 86_400_000;
+
+/** The supported locale for a BCP 47 tag: `zh*` → zh-CN, `ko*` → ko, anything else → en. */
+export function pickLocale(tag: string | null | undefined): string {
+  const t = (tag ?? '').toLowerCase();
+  return t.startsWith('zh') ? 'zh-CN' : t.startsWith('ko') ? 'ko' : 'en';
+}
+
+/** The language an element should speak: its own or closest `lang`, the document's, then the browser's. */
+export function langOf(el: Element): string {
+  return el.closest('[lang]')?.getAttribute('lang') || document.documentElement.lang || navigator.language;
+}
+
+const dayKey = (d: Date) => d.getFullYear() * 10_000 + d.getMonth() * 100 + d.getDate();
+/** Whole local days between `ts` and `now` (0: today, 1: yesterday). */
+function daysAgo(ts: number, now: number): number {
+  const a = new Date(ts);
+  const b = new Date(now);
+  if (dayKey(a) === dayKey(b)) return 0;
+  const midnight = new Date(b.getFullYear(), b.getMonth(), b.getDate()).getTime();
+  return Math.max(1, Math.ceil((midnight - ts) / DAY_MS));
+}
+
+/** Strings and date formats of one locale. */
+export class I18n {
+  /** The supported locale the strings come from (`en`, `zh-CN`, `ko`). */
+  readonly locale: string;
+  private readonly s: Strings;
+  private readonly fmt: Record<'time' | 'day' | 'dayYear' | 'weekday' | 'date' | 'dateYear', Intl.DateTimeFormat>;
+
+  constructor(tag: string) {
+    this.locale = pickLocale(tag);
+    this.s = TABLES[this.locale] ?? en;
+    const f = (o: Intl.DateTimeFormatOptions) => new Intl.DateTimeFormat(this.locale, o);
+    this.fmt = {
+      time: f({ hour: 'numeric', minute: '2-digit' }),
+      day: f({ weekday: 'long', month: 'long', day: 'numeric' }),
+      dayYear: f({ year: 'numeric', month: 'long', day: 'numeric' }),
+      weekday: f({ weekday: 'short' }),
+      date: f({ month: 'numeric', day: 'numeric' }),
+      dateYear: f({ year: 'numeric', month: 'numeric', day: 'numeric' }),
+    };
+  }
+
+  /** The string for `key`, with `{name}` placeholders filled from `vars`. */
+  t(key: Key, vars?: Record<string, string | number>): string {
+    const s = this.s[key];
+    return vars ? s.replace(/\{(\w+)\}/g, (m, k: string) => (k in vars ? String(vars[k]) : m)) : s;
+  }
+
+  /** A clock time, e.g. "2:05 PM" / "14:05" / "오후 2:05". */
+  time(ts: number): string {
+    return this.fmt.time.format(ts);
+  }
+
+  /** A day separator: Today, Yesterday, or the date. */
+  day(ts: number, now = Date.now()): string {
+    const ago = daysAgo(ts, now);
+    if (ago === 0) return this.s.today;
+    if (ago === 1) return this.s.yesterday;
+    return (new Date(ts).getFullYear() === new Date(now).getFullYear() ? this.fmt.day : this.fmt.dayYear).format(ts);
+  }
+
+  /** A compact time for the conversation list: the time today, Yesterday, a weekday this week, else the date. */
+  when(ts: number, now = Date.now()): string {
+    const ago = daysAgo(ts, now);
+    if (ago === 0) return this.time(ts);
+    if (ago === 1) return this.s.yesterday;
+    if (ago < 7) return this.fmt.weekday.format(ts);
+    return (new Date(ts).getFullYear() === new Date(now).getFullYear() ? this.fmt.date : this.fmt.dateYear).format(ts);
+  }
+}
+
+/** True when two timestamps fall on the same local day. */
+export function sameDay(a: number, b: number): boolean {
+  return dayKey(new Date(a)) === dayKey(new Date(b));
+}

@@ -1,0 +1,31 @@
+import { html, svg, type TemplateResult } from 'lit';
+import { styleMap } from 'lit/directives/style-map.js';
+
+const P = {
+  chat: 'M21 11.5a8.5 8.5 0 0 1-12.4 7.6L3 20.5l1.5-5A8.5 8.5 0 1 1 21 11.5z',
+  close: 'M6 6l12 12M18 6 6 18',
+  back: 'M15 18l-6-6 6-6',
+  plus: 'M12 5v14M5 12h14',
+  send: 'M21 3 10 14M21 3l-7 18-4-7-7-4z',
+  down: 'M12 5v14M5 12l7 7 7-7',
+  check: 'M4.5 12.5 9 17 19.5 6.5',
+  checks: 'M1.5 12.5 6 17 16.5 6.5M11.5 16l1 1L23 6.5',
+  clock: 'M12 7.5V12l3 2M21 12a9 9 0 1 1-18 0 9 9 0 0 1 18 0z',
+} as const;
+
+/** A decorative 24×24 stroke icon. */
+export const icon = (name: keyof typeof P, cls = ''): TemplateResult =>
+  html`<svg class="icon ${cls}" viewBox="0 0 24 24" aria-hidden="true" focusable="false">${svg`<path d=${P[name]}></path>`}</svg>`;
+
+const HUES = [210, 150, 25, 280, 340, 190, 45, 110];
+
+/** A stable colour for a name, for its avatar. */
+export function colorOf(name: string): string {
+  let h = 0;
+  for (const c of name) h = (h * 31 + (c.codePointAt(0) ?? 0)) >>> 0;
+  return `hsl(${HUES[h % HUES.length]} 55% 48%)`;
+}
+
+/** A round avatar with the name's first letter (styled through the CSSOM, so a strict CSP allows it). */
+export const avatar = (name: string, cls = 'avatar'): TemplateResult =>
+  html`<span class=${cls} style=${styleMap({ background: colorOf(name) })} aria-hidden="true">${[...name][0] ?? '?'}</span>`;

@@ -1,0 +1,525 @@
+import type { ClientOptions, SynkeyClient } from '@synkey/sdk/core';
+import { css, html, LitElement, nothing, type PropertyValues } from 'lit';
+import { styleMap } from 'lit/directives/style-map.js';
+import { ClientController } from './client-controller';
+import type { SynkeyConversationList } from './conversation-list';
+import { I18n, langOf } from './i18n';
+import { avatar, icon } from './icons';
+import { titleOf } from './model';
+import { base, theme } from './styles';
+import type { SynkeyThread } from './thread-view';
+
+/** Reads a token from `url` (with the page's cookies): a JSON `{ token }` or the plain token text. */
+export async function fetchToken(url: string): Promise<string> {
+  const res = await fetch(url, { credentials: 'include', headers: { accept: 'application/json, text/plain' } });
+  if (!res.ok) throw new Error(`token request failed: ${res.status}`);
+  const text = (await res.text()).trim();
+  return text.startsWith('{') ? String((JSON.parse(text) as { token: unknown }).token) : text;
+}
+
+/**
+ * `<synkey-chat>`: a complete chat — a floating launcher with a panel (`mode="launcher"`, the
+ * default) or a chat that fills its container (`mode="inline"`).
+ *
+ * Give it a `client` (from `createClient`), or `server` plus `token-url` (or a `getToken`
+ * function) and it makes its own client.
+ *
+ * @attr mode - `launcher` (default) or `inline`
+ * @attr server - the Synkey server's base URL (when no `client` is given)
+ * @attr token-url - where to fetch the user's token: JSON `{ token }` or plain text
+ * @attr lang - `en`, `zh-CN` or `ko`; default: the closest `[lang]`, the document's, the browser's
+ * @attr theme - `light` (default), `dark` or `auto` (follows prefers-color-scheme)
+ * @attr z-index - the launcher's and panel's stacking order
+ * @attr peer - a user id: open the direct conversation with them at start
+ * @fires synkey-unread - `detail`: the total unread count, whenever it changes
+ * @fires synkey-open - the panel opened
+ * @fires synkey-close - the panel closed
+ * @csspart launcher - the round button
+ * @csspart panel - the chat panel
+ * @csspart header - the panel's title bars
+ * @csspart banner - the connection banner
+ * @csspart list - the conversation list
+ * @csspart thread - one conversation
+ * @csspart log - the message log in the thread
+ * @csspart bubble - a message bubble (also `bubble-mine` / `bubble-theirs`)
+ * @csspart new-messages - the "new messages" pill
+ * @csspart composer - the message box
+ * @cssprop --synkey-accent - buttons, my bubbles, badges
+ * @cssprop --synkey-on-accent - text on the accent colour
+ * @cssprop --synkey-bg - panel background
+ * @cssprop --synkey-fg - text colour
+ * @cssprop --synkey-muted - secondary text
+ * @cssprop --synkey-surface - thread background
+ * @cssprop --synkey-bubble - others' bubbles
+ * @cssprop --synkey-border - lines
+ * @cssprop --synkey-danger - the failed mark
+ * @cssprop --synkey-read - the read ticks on my bubbles
+ * @cssprop --synkey-radius - the panel's corner radius
+ * @cssprop --synkey-font - the font stack
+ */
+export class SynkeyChat extends LitElement {
+  /**
+   * Makes the client of an element given `server` and `token-url` / `getToken` instead of a
+   * `client`. The package entry sets it to the SDK's `createClient`; a bundle that brings its own
+   * worker sets its own. Left unset, such an element waits for a `client`.
+   */
+  static clientFactory: ((options: ClientOptions) => SynkeyClient) | undefined;
+
+  static override properties = {
+    client: { attribute: false },
+    getToken: { attribute: false },
+    clientOptions: { attribute: false },
+    server: {},
+    tokenUrl: { attribute: 'token-url' },
+    mode: { reflect: true },
+    locale: { attribute: 'lang' },
+    theme: { reflect: true },
+    zIndex: { attribute: 'z-index' },
+    peer: {},
+    opened: { state: true },
+    current: { state: true },
+  };
+
+  static override styles = [
+    theme,
+    base,
+    css`
+      :host([mode='inline']) {
+        height: 100%;
+        min-height: 320px;
+        container: panel / inline-size;
+      }
+      /* The host element is in the page's reach (a reset like * { all: unset !important } hits it): restate the type here. */
+      .panel,
+      .launcher {
+        font: 14px/1.45 var(--_font);
+        color: var(--_fg);
+      }
+      .launcher {
+        position: fixed;
+        right: 20px;
+        bottom: 20px;
+        display: grid;
+        place-items: center;
+        width: 56px;
+        height: 56px;
+        border-radius: 50%;
+        background: var(--_accent);
+        color: var(--_on-accent);
+        box-shadow:
+          0 6px 20px rgb(0 0 0 / 0.2),
+          0 2px 6px rgb(0 0 0 / 0.12);
+        transition: transform 0.2s;
+      }
+      .launcher:hover {
+        transform: scale(1.06);
+      }
+      .launcher .icon {
+        width: 26px;
+        height: 26px;
+      }
+      .launcher .badge {
+        position: absolute;
+        top: -2px;
+        right: -2px;
+        min-width: 22px;
+        height: 22px;
+        padding: 0 6px;
+        border: 2px solid var(--_bg);
+        border-radius: 11px;
+        background: var(--_danger);
+        color: #fff;
+        font-size: 11.5px;
+        font-weight: 700;
+        line-height: 18px;
+        text-align: center;
+      }
+      .panel {
+        display: grid;
+        grid-template: 'head' auto 'banner' auto 'body' 1fr / 100%;
+        overflow: hidden;
+        background: var(--_bg);
+      }
+      .float {
+        position: fixed;
+        right: 20px;
+        bottom: 88px;
+        width: 380px;
+        height: min(640px, calc(100vh - 108px));
+        height: min(640px, calc(100dvh - 108px));
+        border-radius: var(--_radius);
+        box-shadow:
+          0 12px 48px rgb(0 0 0 / 0.2),
+          0 0 0 1px rgb(0 0 0 / 0.04);
+        transform-origin: bottom right;
+        animation: open 0.2s ease-out;
+      }
+      .inline {
+        height: 100%;
+        border: 1px solid var(--_border);
+        border-radius: var(--_radius);
+      }
+      @keyframes open {
+        from {
+          opacity: 0;
+          transform: translateY(12px) scale(0.97);
+        }
+      }
+      header {
+        grid-area: head;
+        display: flex;
+        align-items: center;
+        gap: 8px;
+        min-height: 60px;
+        padding: 10px 10px 10px 16px;
+        border-bottom: 1px solid var(--_border);
+        background: var(--_bg);
+      }
+      .th {
+        padding-left: 6px;
+      }
+      h2 {
+        flex: 1;
+        min-width: 0;
+        margin: 0;
+        font-size: 17px;
+        font-weight: 700;
+        overflow: hidden;
+        text-overflow: ellipsis;
+        white-space: nowrap;
+      }
+      .who {
+        flex: 1;
+        min-width: 0;
+      }
+      .who h2 {
+        font-size: 15.5px;
+        font-weight: 600;
+      }
+      .who p {
+        margin: 0;
+        font-size: 12.5px;
+        color: var(--_muted);
+      }
+      .th .avatar {
+        width: 36px;
+        height: 36px;
+        font-size: 15px;
+      }
+      synkey-banner {
+        grid-area: banner;
+      }
+      synkey-conversation-list,
+      synkey-thread,
+      .pick {
+        grid-area: body;
+        min-height: 0;
+      }
+      .pick {
+        display: grid;
+        place-items: center;
+        color: var(--_muted);
+        background: var(--_surface);
+      }
+      .list-view .th,
+      .list-view synkey-thread,
+      .thread-view .lh,
+      .thread-view synkey-conversation-list,
+      .pick {
+        display: none;
+      }
+      @container panel (min-width: 640px) {
+        .panel {
+          grid-template: 'lh th' auto 'banner banner' auto 'list body' 1fr / minmax(260px, 34%) 1fr;
+        }
+        .panel .lh,
+        .panel .th {
+          display: flex;
+        }
+        .lh {
+          grid-area: lh;
+          border-right: 1px solid var(--_border);
+        }
+        .th {
+          grid-area: th;
+          padding-left: 16px;
+        }
+        .panel synkey-conversation-list {
+          display: block;
+          grid-area: list;
+          border-right: 1px solid var(--_border);
+        }
+        .list-view .th {
+          visibility: hidden;
+        }
+        .back {
+          display: none;
+        }
+        .list-view .pick {
+          display: grid;
+        }
+      }
+      @media (max-width: 480px), (max-height: 480px) {
+        .float {
+          inset: 0;
+          width: auto;
+          height: auto;
+          border-radius: 0;
+        }
+        .launcher.open {
+          display: none;
+        }
+      }
+    `,
+  ];
+
+  /** The client to use. When not given, one is made from `server` and `token-url` / `getToken`. */
+  declare client: SynkeyClient | undefined;
+  /** Fetches the user's token, for the client this element makes. */
+  declare getToken: (() => string | Promise<string>) | undefined;
+  /** More options for the client this element makes (e.g. `createWorker`, `transport`). */
+  declare clientOptions: Partial<ClientOptions> | undefined;
+  declare server: string | undefined;
+  declare tokenUrl: string | undefined;
+  declare mode: 'launcher' | 'inline';
+  declare locale: string | undefined;
+  declare theme: 'light' | 'dark' | 'auto';
+  declare zIndex: string | undefined;
+  declare peer: string | undefined;
+  declare opened: boolean;
+  declare current: number | undefined;
+
+  private readonly cc = new ClientController(this);
+  private own: SynkeyClient | undefined;
+  private closing: ReturnType<typeof setTimeout> | undefined;
+  private i18n = new I18n('en');
+  private unread = -1;
+  private peerDone: string | undefined;
+  private focusAfter: 'list' | 'thread' | 'launcher' | undefined;
+
+  constructor() {
+    super();
+    this.mode = 'launcher';
+    this.theme = 'light';
+    this.opened = false;
+  }
+
+  /** The client in use: the one given, or the one this element made. */
+  get activeClient(): SynkeyClient | undefined {
+    return this.client ?? this.own;
+  }
+
+  /** Opens the panel (launcher mode). */
+  open(): void {
+    if (this.opened) return;
+    this.opened = true;
+    this.focusAfter = this.current === undefined ? 'list' : 'thread';
+    this.dispatchEvent(new CustomEvent('synkey-open', { bubbles: true, composed: true }));
+  }
+
+  /** Closes the panel (launcher mode); focus returns to the launcher if it was in the panel. */
+  close(): void {
+    if (!this.opened) return;
+    const inside = this.shadowRoot?.activeElement != null;
+    this.opened = false;
+    if (inside) this.focusAfter = 'launcher';
+    this.dispatchEvent(new CustomEvent('synkey-close', { bubbles: true, composed: true }));
+  }
+
+  /** Shows conversation `id` (and opens the panel). */
+  openConversation(id: number): void {
+    this.current = id;
+    this.focusAfter = 'thread';
+    this.open();
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    clearTimeout(this.closing);
+    if (!this.activeClient) this.requestUpdate();
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    // A client this element made closes when the element leaves the page (not when it merely moves).
+    this.closing = setTimeout(() => {
+      void this.own?.close();
+      this.own = undefined;
+    });
+  }
+
+  override willUpdate(changed: PropertyValues<this>): void {
+    if (changed.has('locale') || !this.hasUpdated) {
+      const tag = langOf(this);
+      if (tag !== this.i18n.locale || !this.hasUpdated) this.i18n = new I18n(tag);
+    }
+    if (this.client && this.own) {
+      void this.own.close();
+      this.own = undefined;
+    }
+    const make = SynkeyChat.clientFactory;
+    if (make && !this.activeClient && this.server && (this.getToken || this.tokenUrl)) {
+      const url = this.tokenUrl;
+      this.own = make({
+        server: this.server,
+        getToken: this.getToken ?? (() => fetchToken(url as string)),
+        client: 'synkey-widget',
+        ...this.clientOptions,
+      });
+    }
+    this.cc.use(this.activeClient);
+  }
+
+  override render() {
+    const t = this.i18n;
+    const launcher = this.mode !== 'inline';
+    const z = styleMap({ zIndex: this.zIndex ?? '2147483000' });
+    const unread = this.total();
+    return html`${!launcher || this.opened ? this.panel(launcher) : nothing}
+    ${
+      launcher
+        ? html`<button
+          class="launcher ${this.opened ? 'open' : ''}"
+          part="launcher"
+          type="button"
+          style=${z}
+          aria-label=${this.opened ? t.t('closeChat') : unread ? t.t('openChatUnread', { n: unread }) : t.t('openChat')}
+          aria-expanded=${this.opened ? 'true' : 'false'}
+          aria-controls="panel"
+          @click=${() => (this.opened ? this.close() : this.open())}
+        >
+          ${icon(this.opened ? 'close' : 'chat')}
+          ${unread ? html`<span class="badge" aria-hidden="true">${unread > 99 ? '99+' : unread}</span>` : nothing}
+        </button>`
+        : nothing
+    }`;
+  }
+
+  private panel(launcher: boolean) {
+    const t = this.i18n;
+    const cc = this.cc;
+    const conv = cc.conversations.find((c) => c.id === this.current);
+    const title = conv ? titleOf(conv, cc.me) : '';
+    const close = launcher
+      ? html`<button class="ib" type="button" aria-label=${t.t('closeChat')} title=${t.t('closeChat')} @click=${this.close}>
+          ${icon('close')}
+        </button>`
+      : nothing;
+    return html`<div
+      id="panel"
+      class="panel ${launcher ? 'float' : 'inline'} ${this.current === undefined ? 'list-view' : 'thread-view'}"
+      part="panel"
+      role=${launcher ? 'dialog' : 'region'}
+      aria-label=${t.t('messages')}
+      style=${styleMap(launcher ? { zIndex: this.zIndex ?? '2147483000' } : {})}
+      @keydown=${this.keydown}
+      @synkey-select=${(e: CustomEvent<{ id: number }>) => {
+        this.current = e.detail.id;
+        this.focusAfter = 'thread';
+      }}
+    >
+      <header class="lh" part="header">
+        <h2>${t.t('messages')}</h2>
+        <button class="ib" type="button" aria-label=${t.t('newConversation')} title=${t.t('newConversation')}
+          @click=${() => this.list?.compose()}>${icon('plus')}</button>
+        ${close}
+      </header>
+      <header class="th" part="header">
+        <button class="ib back" type="button" aria-label=${t.t('back')} title=${t.t('back')} @click=${this.back}>
+          ${icon('back')}
+        </button>
+        ${conv ? avatar(title) : nothing}
+        <div class="who">
+          <h2>${title}</h2>
+          ${conv?.kind === 2 ? html`<p>${t.t('members', { n: conv.members.length })}</p>` : nothing}
+        </div>
+        ${close}
+      </header>
+      <synkey-banner part="banner" .i18n=${t} .state=${cc.state} ?memory=${cc.memory}></synkey-banner>
+      <synkey-conversation-list
+        part="list"
+        .i18n=${t}
+        .client=${this.activeClient}
+        .conversations=${cc.conversations}
+        .me=${cc.me}
+        .current=${this.current}
+        ?loaded=${cc.loaded}
+      ></synkey-conversation-list>
+      ${
+        this.current === undefined
+          ? html`<div class="pick">${t.t('pickConversation')}</div>`
+          : html`<synkey-thread
+            part="thread"
+            exportparts="log, bubble, bubble-mine, bubble-theirs, new-messages, composer"
+            .i18n=${t}
+            .client=${this.activeClient}
+            .conv=${conv}
+            .convId=${this.current}
+            .me=${cc.me}
+            ?active=${!launcher || this.opened}
+          ></synkey-thread>`
+      }
+    </div>`;
+  }
+
+  override updated(): void {
+    const total = this.total();
+    if (this.cc.loaded && total !== this.unread) {
+      this.unread = total;
+      this.dispatchEvent(new CustomEvent('synkey-unread', { detail: total, bubbles: true, composed: true }));
+    }
+    this.openPeer();
+    const to = this.focusAfter;
+    this.focusAfter = undefined;
+    const root = this.renderRoot;
+    if (to === 'launcher') root.querySelector<HTMLElement>('.launcher')?.focus();
+    else if (to === 'thread')
+      root.querySelector<SynkeyThread>('synkey-thread')?.updateComplete.then((ok) => ok && this.thread?.focus());
+    else if (to === 'list') this.list?.updateComplete.then(() => this.list?.focus());
+  }
+
+  private get list() {
+    return this.renderRoot.querySelector<SynkeyConversationList>('synkey-conversation-list');
+  }
+
+  private get thread() {
+    return this.renderRoot.querySelector<SynkeyThread>('synkey-thread');
+  }
+
+  private total(): number {
+    return this.cc.conversations.reduce((n, c) => n + c.unread, 0);
+  }
+
+  /** Opens the direct conversation with `peer` once a client is there. */
+  private openPeer() {
+    const c = this.activeClient;
+    const peer = this.peer;
+    if (!c || !peer || peer === this.peerDone) return;
+    this.peerDone = peer;
+    c.createConversation({ kind: 1, members: [peer] }).then(
+      (conv) => {
+        this.current = conv.id;
+      },
+      () => {
+        this.peerDone = undefined;
+      },
+    );
+  }
+
+  private back() {
+    const from = this.current;
+    this.current = undefined;
+    this.updateComplete.then(() =>
+      this.list?.updateComplete.then(() =>
+        this.list?.shadowRoot?.querySelector<HTMLElement>(`[data-conv="${from}"]`)?.focus(),
+      ),
+    );
+  }
+
+  private keydown(e: KeyboardEvent) {
+    if (e.key === 'Escape' && this.mode !== 'inline') {
+      e.preventDefault();
+      this.close();
+    }
+  }
+}

@@ -1,0 +1,44 @@
+import { resolve } from 'node:path';
+import { defineConfig } from 'vite';
+
+/**
+ * `vite build -c packages/widget/vite.config.ts` writes dist/synkey.js: the single-file script-tag
+ * bundle (widget + SDK client, the engine's worker inlined as a `blob:` URL).
+ * SYNKEY_BUILD=engine writes dist/synkey-engine.js: the engine as a classic script, which the embed
+ * loads into the page only when the page's CSP forbids `blob:` workers.
+ * SYNKEY_BUILD=module writes the ES module build for npm (lit and @synkey/sdk stay external).
+ */
+const kind = process.env.SYNKEY_BUILD ?? 'embed';
+const moduleBuild = kind === 'module';
+
+export default defineConfig({
+  root: import.meta.dirname,
+  worker: { format: 'es' },
+  build: moduleBuild
+    ? {
+        outDir: resolve(import.meta.dirname, 'dist/module'),
+        emptyOutDir: true,
+        lib: { entry: resolve(import.meta.dirname, 'src/index.ts'), formats: ['es'], fileName: 'index' },
+        rollupOptions: { external: [/^lit/, /^@synkey\//] },
+      }
+    : {
+        outDir: resolve(import.meta.dirname, 'dist'),
+        emptyOutDir: kind === 'embed',
+        target: 'es2022',
+        lib:
+          kind === 'engine'
+            ? {
+                entry: resolve(import.meta.dirname, '../sdk/src/browser/expose-host.ts'),
+                formats: ['iife'],
+                name: 'SynkeyEngine',
+                fileName: () => 'synkey-engine.js',
+              }
+            : {
+                entry: resolve(import.meta.dirname, 'src/embed.ts'),
+                formats: ['iife'],
+                name: 'SynkeyEmbed',
+                fileName: () => 'synkey.js',
+              },
+        rollupOptions: { output: { inlineDynamicImports: true } },
+      },
+});
