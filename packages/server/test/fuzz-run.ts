@@ -117,6 +117,8 @@ const CLIENT_INBOUND = { maxFrame: 16 << 20, maxFrames: 4096 };
 const SECRET = 'fuzz-secret-0123456789abcdef';
 const SENTINEL_BASE = 0xfff0_0000;
 const MAX_VIOLATIONS = 60;
+/** Messages a lane sends as one fuzz user before it moves on to a new one. */
+const USER_MESSAGES = 2000;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -891,13 +893,21 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
     };
 
     const lane = async (i: number, rng: Rng, regressions: boolean): Promise<void> => {
-      const ctx = laneContexts[i]!;
+      let ctx = laneContexts[i]!;
+      let generation = 0;
       const nextSeq = seqs();
       // The hand-picked inputs first, each on an authenticated link and before AUTH.
       const extra = regressions ? regressionInputs(ctx, nextSeq) : [];
       let link: FuzzLink | null = null;
       for (let n = 0; (n < extra.length * 2 || report.long.mutated < opts.long) && !stopped; n++) {
         const regression = n < extra.length * 2;
+        if (!regression && n % USER_MESSAGES === USER_MESSAGES - 1) {
+          // A new identity now and then bounds each fuzz user's conversations and timeline, and so
+          // the cost of its SYNC and CONV_LIST, however long the run.
+          ctx = await contextFor(`fz-${i}.${++generation}`);
+          link?.ws.close();
+          link = null;
+        }
         const preAuth = regression ? n >= extra.length : rng.chance(opts.preAuthShare);
         const input = regression
           ? extra[n % extra.length]!

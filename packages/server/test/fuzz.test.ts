@@ -19,8 +19,8 @@ describe(`frame fuzzing over real sockets (seed ${seed})`, () => {
   before(async () => {
     report = await runFuzz({
       seed,
-      long: 2500,
-      short: 800,
+      long: 4000,
+      short: 1200,
       lanes: 4,
       httpWorkers: 4,
       preAuthShare: 0.05,
@@ -84,7 +84,7 @@ describe(`frame fuzzing over real sockets (seed ${seed})`, () => {
       ErrorCode.OutOfOrder,
     ])
       assert.ok(report.long.refusals[code], `long link refusal ${code}`);
-    assert.ok(report.long.mutated >= 2500 && report.short.mutated >= 800);
+    assert.ok(report.long.mutated >= 4000 && report.short.mutated >= 1200);
   });
 
   test('two SDK engines keep sending and receiving the whole time: every message acked and delivered, no link dropped', () => {
