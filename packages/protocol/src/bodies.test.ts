@@ -506,3 +506,14 @@ test('arbitrary msgpack values as the body of any op end in a body or a Protocol
     { numRuns: 600 },
   );
 });
+
+test('a body of array headers announcing far more elements than it holds is BAD_BODY without allocating them', () => {
+  const bomb = new Uint8Array(15_000);
+  for (let i = 0; i + 2 < bomb.length; i += 3) bomb.set([0xdc, 0xff, 0xff], i);
+  const before = process.memoryUsage().heapUsed;
+  assert.throws(
+    () => decodeBody(Op.SEND, bomb),
+    (e) => e instanceof ProtocolError && e.code === ErrorCode.BadBody,
+  );
+  assert.ok(process.memoryUsage().heapUsed - before < 64 * 1024 * 1024, 'no gigabyte preallocation');
+});

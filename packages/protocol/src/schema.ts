@@ -1,5 +1,6 @@
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import { ErrorCode, ProtocolError } from './errors';
+import { msgpackFits } from './msgpack-guard';
 
 /**
  * A tiny schema language for frame bodies. A body is a msgpack array in which field number N sits
@@ -131,6 +132,8 @@ export function encodeShape<S extends Shape>(shape: S, body: Body<S>, name = 'bo
 export function decodeShape<S extends Shape>(shape: S, bytes: Uint8Array, name = 'body'): Body<S> {
   let raw: unknown = [];
   if (bytes.length > 0) {
+    // The decoder preallocates every array a header announces; refuse headers that outnumber the bytes first.
+    if (!msgpackFits(bytes)) fail(name, 'not valid msgpack (truncated)');
     try {
       raw = decoder.decode(bytes);
     } catch (e) {

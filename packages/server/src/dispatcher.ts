@@ -1,6 +1,5 @@
 import {
   type BodyOf,
-  type BodyOp,
   decodeBody,
   ErrorCode,
   type Frame,
@@ -11,7 +10,6 @@ import {
   ProtocolError,
 } from '@synkey/protocol';
 import { type Identity, verifyToken } from './auth';
-import { msgpackFits } from './msgpack-guard';
 import type { Notifier } from './notifier';
 import { TokenBucket } from './rate-limit';
 import type { ChatStore } from './store/types';
@@ -43,17 +41,6 @@ export function errorFrame(seq: number, code: string, message: string, extra: Pa
   return frame(Op.ERROR, seq, { code, message, ...extra });
 }
 
-/**
- * Decodes a request body; a body whose msgpack headers announce more than it holds is BAD_BODY before
- * the decoder sees it (the decoder preallocates arrays of the announced size: see msgpackFits).
- */
-function decode<O extends BodyOp>(op: O, body: Uint8Array): BodyOf<O> {
-  if (body.length > 0 && !msgpackFits(body)) {
-    throw new ProtocolError(ErrorCode.BadBody, `${opName(op)}: not valid msgpack (truncated)`);
-  }
-  return decodeBody(op, body);
-}
-
 /** Codes that mean the peer speaks the protocol wrongly: the link is closed. */
 const FATAL = new Set<string>([
   ErrorCode.BadBody,
@@ -79,7 +66,7 @@ export class Dispatcher {
   async authenticate(f: Frame): Promise<{ session: Session; reply: Uint8Array }> {
     if (f.op !== Op.AUTH)
       throw new ProtocolError(ErrorCode.Unauthenticated, `first frame must be AUTH, got ${opName(f.op)}`);
-    const req = decode(Op.AUTH, f.body);
+    const req = decodeBody(Op.AUTH, f.body);
     if (req.device.length === 0 || req.device.length > Limits.maxId) {
       throw new ProtocolError(ErrorCode.BadBody, 'AUTH.device must be 1..64 characters');
     }
@@ -145,30 +132,30 @@ export class Dispatcher {
     const { store, notifier } = this.deps;
     switch (f.op) {
       case Op.SEND: {
-        const r = store.send(s.user, decode(Op.SEND, f.body));
+        const r = store.send(s.user, decodeBody(Op.SEND, f.body));
         notifier.mark(r.grew);
         return frame(Op.SEND_ACK, f.seq, r.ack);
       }
       case Op.SYNC:
-        return frame(Op.SYNC_REPLY, f.seq, store.sync(s.user, decode(Op.SYNC, f.body)));
+        return frame(Op.SYNC_REPLY, f.seq, store.sync(s.user, decodeBody(Op.SYNC, f.body)));
       case Op.ACK:
-        notifier.mark(store.ack(s.user, s.device, decode(Op.ACK, f.body)).grew);
+        notifier.mark(store.ack(s.user, s.device, decodeBody(Op.ACK, f.body)).grew);
         return frame(Op.OK, f.seq, {});
       case Op.READ:
-        notifier.mark(store.read(s.user, decode(Op.READ, f.body)).grew);
+        notifier.mark(store.read(s.user, decodeBody(Op.READ, f.body)).grew);
         return frame(Op.OK, f.seq, {});
       case Op.CONV_CREATE: {
-        const r = store.createConversation(s.user, decode(Op.CONV_CREATE, f.body));
+        const r = store.createConversation(s.user, decodeBody(Op.CONV_CREATE, f.body));
         notifier.mark(r.grew);
         return frame(Op.CONV, f.seq, { conv: r.conv });
       }
       case Op.CONV_LIST:
-        decode(Op.CONV_LIST, f.body);
+        decodeBody(Op.CONV_LIST, f.body);
         return frame(Op.CONV_LIST_REPLY, f.seq, { convs: store.listConversations(s.user) });
       case Op.HISTORY:
-        return frame(Op.HISTORY_REPLY, f.seq, store.history(s.user, decode(Op.HISTORY, f.body)));
+        return frame(Op.HISTORY_REPLY, f.seq, store.history(s.user, decodeBody(Op.HISTORY, f.body)));
       case Op.POLL: {
-        const req = decode(Op.POLL, f.body);
+        const req = decodeBody(Op.POLL, f.body);
         const epoch = store.epoch;
         const waitMs = Math.min(req.waitMs ?? 25_000, Limits.maxPollMs);
         const after = req.epoch === epoch ? req.seq : -1;

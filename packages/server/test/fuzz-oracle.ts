@@ -10,11 +10,11 @@ import {
   type Frame,
   type FrameLimits,
   Limits,
+  msgpackFits,
   Op,
   opName,
   ProtocolError,
 } from '@synkey/protocol';
-import { msgpackFits } from '../src/msgpack-guard';
 import type { FuzzInput } from './fuzz-corpus';
 
 /** A frame received from the server, decoded. */

@@ -3,9 +3,8 @@
 // run; the report is printed either way.
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
-import { decodeBody, ErrorCode, Op } from '@synkey/protocol';
+import { decodeBody, ErrorCode, msgpackFits, Op } from '@synkey/protocol';
 import fc from 'fast-check';
-import { msgpackFits } from '../src/msgpack-guard';
 import { concat, type Mp, pack, Raw, Wide } from './fuzz-corpus';
 import { type FuzzReport, formatReport, runFuzz } from './fuzz-run';
 
