@@ -28,6 +28,8 @@ export default defineConfig({
         '--disable-quic',
         '--use-fake-device-for-media-stream',
         '--use-fake-ui-for-media-stream',
+        // The cross-origin embed tests serve the site and the chat server from two loopback names.
+        '--disable-features=LocalNetworkAccessChecks,PrivateNetworkAccessForSubresources',
       ],
     },
   },

@@ -14,7 +14,7 @@ export class ServerProcess {
   private constructor(private readonly staticDirs: string[]) {}
 
   /** Starts a dev-mode server on a free port, serving `staticDirs` (relative to the repo root). */
-  static async start(staticDirs: string[] = ['dist/demo']): Promise<ServerProcess> {
+  static async start(staticDirs: string[] = ['dist/demo', 'packages/widget/dist']): Promise<ServerProcess> {
     const s = new ServerProcess(staticDirs);
     await s.launch();
     return s;

@@ -73,7 +73,7 @@ const e2eFiles = readdirSync(join(root, 'e2e', 'tests')).filter(
   (f) => f.endsWith('.spec.ts') && (only.length === 0 || only.some((o) => f.includes(o))),
 );
 if (e2eFiles.length > 0) {
-  const build = await run('npx', ['vite', 'build', '--logLevel', 'warn']);
+  const build = await run('npm', ['run', 'build', '--silent']);
   if (build.code !== 0) {
     failed++;
     steps.push('demo build: FAILED');

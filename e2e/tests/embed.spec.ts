@@ -1,0 +1,82 @@
+import { type Browser, expect, type Page, test } from '@playwright/test';
+import { devToken } from '../helpers';
+import { ServerProcess } from '../server-process';
+
+let server: ServerProcess;
+
+test.beforeEach(async () => {
+  server = await ServerProcess.start();
+});
+test.afterEach(async () => {
+  await server.dispose();
+});
+
+/**
+ * Opens a "third-party" page for `user`: served from `localhost` while the chat server and its
+ * synkey.js are on `127.0.0.1` (another origin), with a CSP as a real site sets. The site's own
+ * backend answers /api/chat-token.
+ */
+async function hostPage(browser: Browser, user: string, csp: string): Promise<Page> {
+  const chat = server.url;
+  const site = `http://localhost:${server.port}`;
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.route(`${site}/host`, (route) =>
+    route.fulfill({
+      contentType: 'text/html',
+      headers: { 'content-security-policy': csp },
+      body: `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>A shop</title></head>
+<body><h1>A third-party site</h1><p>It embeds the chat with one script tag.</p>
+<script async src="${chat}/synkey.js" data-server="${chat}" data-token-url="/api/chat-token"></script>
+</body></html>`,
+    }),
+  );
+  await page.route(`${site}/api/chat-token`, async (route) =>
+    route.fulfill({ json: { token: await devToken(chat, user) } }),
+  );
+  await page.goto(`${site}/host`);
+  return page;
+}
+
+const cspFor = (chat: string, workers: string) =>
+  [
+    "default-src 'self'",
+    `script-src 'self' ${chat}`,
+    `connect-src 'self' ${chat} ${chat.replace('http', 'ws')}`,
+    `worker-src ${workers}`,
+    "style-src 'self' 'unsafe-inline'",
+  ].join('; ');
+
+async function chatThroughLauncher(alice: Page, bob: Page, text: string): Promise<void> {
+  await alice.getByRole('button', { name: /Open chat/ }).click();
+  await alice.locator('synkey-chat header.lh').getByRole('button', { name: 'New conversation' }).click();
+  await alice.getByPlaceholder('User ID').fill('bob');
+  await alice.getByPlaceholder('User ID').press('Enter');
+  const composer = alice.getByRole('textbox', { name: 'Message' });
+  await composer.fill(text);
+  await composer.press('Enter');
+  await expect(alice.locator('synkey-thread .row').filter({ hasText: text })).toHaveCount(1);
+  await expect(bob.getByRole('button', { name: /Open chat, 1 unread/ })).toBeVisible({ timeout: 20_000 });
+  await bob.getByRole('button', { name: /Open chat/ }).click();
+  await bob.getByText('alice').first().click();
+  await expect(bob.locator('synkey-thread .row').filter({ hasText: text })).toHaveCount(1);
+}
+
+test('the script tag on a page of another origin with a CSP: two users chat through the embed', async ({ browser }) => {
+  const csp = cspFor(server.url, 'blob:');
+  const alice = await hostPage(browser, 'alice', csp);
+  const bob = await hostPage(browser, 'bob', csp);
+  await chatThroughLauncher(alice, bob, 'hello from the embed');
+  expect(await alice.evaluate(() => 'SynkeyEngine' in window), 'the engine ran in its blob: worker').toBe(false);
+});
+
+test('when the site CSP forbids blob: workers the embed runs its engine in the page and still chats', async ({
+  browser,
+}) => {
+  const csp = cspFor(server.url, "'none'");
+  const alice = await hostPage(browser, 'alice', csp);
+  const bob = await hostPage(browser, 'bob', csp);
+  await chatThroughLauncher(alice, bob, 'no workers allowed here');
+  const engineLoaded = await alice.evaluate(() => 'SynkeyEngine' in window);
+  expect(engineLoaded).toBe(true);
+});
