@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { ErrorCode, ProtocolError } from '@synkey/protocol';
 import { mintToken } from '@synkey/server';
 import type { ClientEvent } from '../src/browser/api';
@@ -7,22 +7,11 @@ import { EngineHost, type Session } from '../src/browser/engine-host';
 import type { OpenStore } from '../src/browser/shared-engine';
 import { MemoryStore } from '../src/memory-store';
 import { ChannelSpace } from './browser-channels';
-import { configFor, lendWebSocket, memoryOpenStore, recording, Tabs } from './browser-tabs';
+import { configFor, memoryOpenStore, recording, tabsPerTest } from './browser-tabs';
 import { sleep, waitFor } from './helpers';
-import { cleanup, freshServer, SECRET } from './server-harness';
+import { freshServer, SECRET } from './server-harness';
 
-let giveBack: () => void = () => undefined;
-before(() => {
-  giveBack = lendWebSocket();
-});
-after(() => giveBack());
-
-let tabs = new Tabs();
-afterEach(async () => {
-  await tabs.close();
-  tabs = new Tabs();
-  await cleanup();
-});
+const tabs = tabsPerTest();
 
 async function online(session: Session): Promise<void> {
   await waitFor(async () => (await session.info()).state === 'online', 5000, 'the engine is online');
@@ -63,11 +52,11 @@ describe('EngineHost', () => {
   it('takes the token from the newest session that has getToken; older sessions are not asked', async () => {
     const server = await freshServer();
     const gate = gatedStore();
-    const host = tabs.host({ openStore: gate.openStore, shared: false });
+    const host = tabs().host({ openStore: gate.openStore, shared: false });
     const older = tokenSource('alice');
     const newer = tokenSource('alice');
-    tabs.open(host, configFor(server.url, 'alice'), older);
-    const s = tabs.open(host, configFor(server.url, 'alice'), newer);
+    tabs().open(host, configFor(server.url, 'alice'), older);
+    const s = tabs().open(host, configFor(server.url, 'alice'), newer);
     gate.open();
     await online(s);
     assert.equal(newer.calls, 1);
@@ -78,11 +67,11 @@ describe('EngineHost', () => {
   it('skips a session whose getToken hangs, after callTimeoutMs, and takes the next newest', async () => {
     const server = await freshServer();
     const gate = gatedStore();
-    const host = tabs.host({ openStore: gate.openStore, shared: false, callTimeoutMs: 120 });
+    const host = tabs().host({ openStore: gate.openStore, shared: false, callTimeoutMs: 120 });
     const working = tokenSource('alice');
     const hanging = tokenSource('alice', 'hang');
-    tabs.open(host, configFor(server.url, 'alice'), working);
-    const s = tabs.open(host, configFor(server.url, 'alice'), hanging);
+    tabs().open(host, configFor(server.url, 'alice'), working);
+    const s = tabs().open(host, configFor(server.url, 'alice'), hanging);
     const started = Date.now();
     gate.open();
     await online(s);
@@ -94,15 +83,15 @@ describe('EngineHost', () => {
   it("skips a session whose getToken fails; a session's fixed token counts as a token source", async () => {
     const server = await freshServer();
     const gate = gatedStore();
-    const host = tabs.host({ openStore: gate.openStore, shared: false });
+    const host = tabs().host({ openStore: gate.openStore, shared: false });
     const oldest = tokenSource('alice');
-    tabs.open(host, configFor(server.url, 'alice'), oldest);
+    tabs().open(host, configFor(server.url, 'alice'), oldest);
     const fixed = tokenSource('alice');
-    tabs.open(host, configFor(server.url, 'alice', { token: await mintToken(SECRET, 'alice') }), {
+    tabs().open(host, configFor(server.url, 'alice', { token: await mintToken(SECRET, 'alice') }), {
       onEvent: fixed.onEvent,
     });
     const failing = tokenSource('alice', 'fail');
-    const s = tabs.open(host, configFor(server.url, 'alice'), failing);
+    const s = tabs().open(host, configFor(server.url, 'alice'), failing);
     gate.open();
     await online(s);
     assert.equal(failing.calls, 1);
@@ -111,10 +100,10 @@ describe('EngineHost', () => {
 
   it('sessions of different users get different engines, each with its own connection', async () => {
     const server = await freshServer();
-    const host = tabs.host();
-    const alice = tabs.open(host, configFor(server.url, 'alice'), recording('alice'));
-    const bob = tabs.open(host, configFor(server.url, 'bob'), recording('bob'));
-    const alice2 = tabs.open(host, configFor(server.url, 'alice'), recording('alice'));
+    const host = tabs().host();
+    const alice = tabs().open(host, configFor(server.url, 'alice'), recording('alice'));
+    const bob = tabs().open(host, configFor(server.url, 'bob'), recording('bob'));
+    const alice2 = tabs().open(host, configFor(server.url, 'alice'), recording('alice'));
     assert.equal(host.size, 2);
     await Promise.all([online(alice), online(bob), online(alice2)]);
     assert.equal((await alice.info()).user, 'alice');
@@ -134,16 +123,16 @@ describe('EngineHost', () => {
 
   it('sessions without a user get an engine each', async () => {
     const server = await freshServer();
-    const host = tabs.host({ shared: false });
-    const a = tabs.open(host, { server: server.url, transport: 'ws' }, recording('alice'));
-    const b = tabs.open(host, { server: server.url, transport: 'ws' }, recording('alice'));
+    const host = tabs().host({ shared: false });
+    const a = tabs().open(host, { server: server.url, transport: 'ws' }, recording('alice'));
+    const b = tabs().open(host, { server: server.url, transport: 'ws' }, recording('alice'));
     assert.equal(host.size, 2);
     await Promise.all([online(a), online(b)]);
     assert.equal(server.connections('alice'), 2);
   });
 
   it('a session with neither token nor getToken is refused with INVALID', () => {
-    const host = tabs.host();
+    const host = tabs().host();
     assert.throws(
       () => host.open({ server: 'http://127.0.0.1:1', user: 'alice' }, { onEvent: () => undefined }),
       (e: unknown) => e instanceof ProtocolError && e.code === ErrorCode.Invalid,
@@ -158,9 +147,9 @@ describe('EngineHost', () => {
       opened++;
       return memoryOpenStore(name);
     };
-    const host = tabs.host({ openStore });
+    const host = tabs().host({ openStore });
     const hooks = recording('alice');
-    const s = tabs.open(host, configFor(server.url, 'alice', { storage: 'memory' }), hooks);
+    const s = tabs().open(host, configFor(server.url, 'alice', { storage: 'memory' }), hooks);
     await online(s);
     const info = await s.info();
     assert.equal(info.storage, 'memory');
@@ -168,7 +157,7 @@ describe('EngineHost', () => {
     assert.equal(opened, 0);
     assert.ok(hooks.events.some((e) => e.type === 'storage' && e.storage === 'memory'));
     // A follower tab reports the owner's storage.
-    const follower = tabs.open(tabs.host({ openStore }), configFor(server.url, 'alice'), recording('alice'));
+    const follower = tabs().open(tabs().host({ openStore }), configFor(server.url, 'alice'), recording('alice'));
     const followerInfo = await follower.info();
     assert.equal(followerInfo.owner, false);
     assert.equal(followerInfo.storage, 'memory');
@@ -176,7 +165,7 @@ describe('EngineHost', () => {
 
   it('a durable store reports indexeddb; a degraded one reports memory with its reason', async () => {
     const server = await freshServer();
-    const durable = tabs.open(tabs.host({ shared: false }), configFor(server.url, 'alice'), recording('alice'));
+    const durable = tabs().open(tabs().host({ shared: false }), configFor(server.url, 'alice'), recording('alice'));
     await online(durable);
     assert.equal((await durable.info()).storage, 'indexeddb');
     const degraded: OpenStore = async () => ({
@@ -185,7 +174,7 @@ describe('EngineHost', () => {
       reason: 'OPEN_FAILED: no IndexedDB',
     });
     const hooks = recording('bob');
-    const s = tabs.open(tabs.host({ openStore: degraded, shared: false }), configFor(server.url, 'bob'), hooks);
+    const s = tabs().open(tabs().host({ openStore: degraded, shared: false }), configFor(server.url, 'bob'), hooks);
     await online(s);
     const info = await s.info();
     assert.equal(info.storage, 'memory');
@@ -197,11 +186,11 @@ describe('EngineHost', () => {
 
   it('a closed session gets no more events while the other session of the engine goes on; closing twice is harmless', async () => {
     const server = await freshServer();
-    const host = tabs.host();
+    const host = tabs().host();
     const first = recording('alice');
     const second = recording('alice');
-    const a = tabs.open(host, configFor(server.url, 'alice'), first);
-    const b = tabs.open(host, configFor(server.url, 'alice'), second);
+    const a = tabs().open(host, configFor(server.url, 'alice'), first);
+    const b = tabs().open(host, configFor(server.url, 'alice'), second);
     await online(a);
     await a.close();
     await a.close();

@@ -1,27 +1,16 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { ConvKind, ErrorCode, ProtocolError } from '@synkey/protocol';
 import type { RunningServer } from '@synkey/server';
 import type { Session } from '../src/browser/engine-host';
 import type { OpenStore } from '../src/browser/shared-engine';
 import { MemoryStore } from '../src/memory-store';
 import { observed } from './browser-channels';
-import { configFor, lendWebSocket, messagesWithCmid, recording, Tabs, within } from './browser-tabs';
+import { configFor, messagesWithCmid, recording, type Tabs, tabsPerTest, within } from './browser-tabs';
 import { sleep, waitFor } from './helpers';
-import { cleanup, freshServer } from './server-harness';
+import { freshServer } from './server-harness';
 
-let giveBack: () => void = () => undefined;
-before(() => {
-  giveBack = lendWebSocket();
-});
-after(() => giveBack());
-
-let tabs = new Tabs();
-afterEach(async () => {
-  await tabs.close();
-  tabs = new Tabs();
-  await cleanup();
-});
+const tabs = tabsPerTest();
 
 async function ownerOnline(session: Session): Promise<void> {
   await waitFor(
@@ -41,13 +30,13 @@ function storedWithCmid(server: RunningServer, user: string, conv: number, cmid:
 
 /** Two tabs of alice: `a` owns the engine (online), `b` follows; a group with bob exists. */
 async function twoTabs(server: RunningServer, options: { wrapA?: Parameters<Tabs['host']>[0] } = {}) {
-  const hostA = tabs.host(options.wrapA);
+  const hostA = tabs().host(options.wrapA);
   const hooksA = recording('alice');
-  const a = tabs.open(hostA, configFor(server.url, 'alice'), hooksA);
+  const a = tabs().open(hostA, configFor(server.url, 'alice'), hooksA);
   await ownerOnline(a);
-  const hostB = tabs.host();
+  const hostB = tabs().host();
   const hooksB = recording('alice');
-  const b = tabs.open(hostB, configFor(server.url, 'alice'), hooksB);
+  const b = tabs().open(hostB, configFor(server.url, 'alice'), hooksB);
   const conv = await a.createConversation({ kind: ConvKind.Group, members: ['bob'], title: 'pair' });
   return { hostA, hooksA, a, hostB, hooksB, b, conv };
 }
@@ -63,7 +52,7 @@ describe('SharedEngine across tabs (Web Locks + BroadcastChannel, real engine an
     assert.equal((await a.info()).owner, true);
     await sleep(100);
     assert.equal(server.connections('alice'), 1);
-    assert.equal(tabs.locks.heldNames().length, 1);
+    assert.equal(tabs().locks.heldNames().length, 1);
   });
 
   it("a send from the follower tab is stored once and reaches both tabs' event listeners as sent", async () => {
@@ -152,7 +141,7 @@ describe('SharedEngine across tabs (Web Locks + BroadcastChannel, real engine an
     await b.close();
     await waitFor(() => server.connections('alice') === 0, 5000, 'no connection');
     assert.equal(hostA.size + hostB.size, 0);
-    assert.deepEqual(tabs.locks.heldNames(), []);
+    assert.deepEqual(tabs().locks.heldNames(), []);
     await assert.rejects(b.info(), (e: unknown) => e instanceof ProtocolError && e.code === ErrorCode.Unavailable);
   });
 
@@ -160,17 +149,17 @@ describe('SharedEngine across tabs (Web Locks + BroadcastChannel, real engine an
     const server = await freshServer();
     const { a, b } = await twoTabs(server);
     await b.info();
-    assert.equal(tabs.locks.waiting(tabs.locks.heldNames()[0] ?? ''), 1);
+    assert.equal(tabs().locks.waiting(tabs().locks.heldNames()[0] ?? ''), 1);
     await b.close();
-    assert.equal(tabs.locks.waiting(tabs.locks.heldNames()[0] ?? ''), 0);
+    assert.equal(tabs().locks.waiting(tabs().locks.heldNames()[0] ?? ''), 0);
     assert.equal((await a.info()).owner, true);
     assert.equal(server.connections('alice'), 1);
   });
 
   it('a session closed while its engine is still starting fails its waiting calls instead of leaving them hanging', async () => {
     const server = await freshServer();
-    const host = tabs.host();
-    const s = tabs.open(host, configFor(server.url, 'alice'), recording('alice'));
+    const host = tabs().host();
+    const s = tabs().open(host, configFor(server.url, 'alice'), recording('alice'));
     const info = s.info();
     const conversations = s.conversations();
     await s.close();
@@ -180,7 +169,7 @@ describe('SharedEngine across tabs (Web Locks + BroadcastChannel, real engine an
         (e: unknown) => e instanceof ProtocolError && e.code === ErrorCode.Unavailable,
       );
     }
-    assert.deepEqual(tabs.locks.heldNames(), []);
+    assert.deepEqual(tabs().locks.heldNames(), []);
     await sleep(50);
     assert.equal(server.connections('alice'), 0);
   });
@@ -196,8 +185,8 @@ describe('SharedEngine across tabs (Web Locks + BroadcastChannel, real engine an
       };
       return { store, degraded: false };
     };
-    const host = tabs.host({ openStore });
-    const s = tabs.open(host, configFor(server.url, 'alice'), recording('alice'));
+    const host = tabs().host({ openStore });
+    const s = tabs().open(host, configFor(server.url, 'alice'), recording('alice'));
     await ownerOnline(s);
     await s.close();
     assert.deepEqual(closes, [1]);

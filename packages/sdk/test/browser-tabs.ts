@@ -1,3 +1,4 @@
+import { after, afterEach, before } from 'node:test';
 import { mintToken } from '@synkey/server';
 import { WebSocket } from 'ws';
 import type { ClientEvent, SessionConfig } from '../src/browser/api';
@@ -8,7 +9,7 @@ import { MemoryStore } from '../src/memory-store';
 import type { ChatMessage } from '../src/state';
 import { ChannelSpace } from './browser-channels';
 import { FakeLocks } from './browser-locks';
-import { SECRET } from './server-harness';
+import { cleanup, SECRET } from './server-harness';
 
 /**
  * The durable store as a browser with working IndexedDB would give it: here a fresh MemoryStore,
@@ -118,4 +119,24 @@ export function within<T>(promise: Promise<T>, ms: number, what: string): Promis
       timer = setTimeout(() => reject(new Error(`${what}: no answer in ${ms} ms`)), ms);
     }),
   ]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Registers the hooks every browser-runtime suite needs: `ws` lent as the global WebSocket for the
+ * file, and a fresh {@link Tabs} per test, closed (with the servers and engines) after it.
+ * Returns the current test's tabs.
+ */
+export function tabsPerTest(): () => Tabs {
+  let giveBack: () => void = () => undefined;
+  before(() => {
+    giveBack = lendWebSocket();
+  });
+  after(() => giveBack());
+  let tabs = new Tabs();
+  afterEach(async () => {
+    await tabs.close();
+    tabs = new Tabs();
+    await cleanup();
+  });
+  return () => tabs;
 }
