@@ -216,8 +216,8 @@ test('unknown trailing fields (any msgpack values, at every nesting level) are s
   );
 });
 
-test('a nested Message with an unknown field 9 inside SYNC_REPLY still decodes', () => {
-  const msg = [7, 3, 'alice', null, 12, 1_700_000_000_000, 1, 'hi', { future: true }];
+test('a nested Message with an unknown field 10 inside SYNC_REPLY still decodes', () => {
+  const msg = [7, 3, 'alice', null, 12, 1_700_000_000_000, 1, 'hi', null, { future: true }];
   const bytes = encode([1, 0, 1, false, null, [[msg]]]);
   assert.deepStrictEqual(decodeBody(Op.SYNC_REPLY, bytes), {
     epoch: 1,

@@ -15,6 +15,23 @@ export type ConvKind = (typeof ConvKind)[keyof typeof ConvKind];
 export const ReceiptKind = { Delivered: 1, Read: 2 } as const;
 export type ReceiptKind = (typeof ReceiptKind)[keyof typeof ReceiptKind];
 
+/** A stored media file (image or voice) as messages reference it. */
+const MediaShape = {
+  /** Opaque media id; the file is served at `/media/<id>`, an image's thumbnail at `/media/<id>/thumb`. */
+  id: [1, 'str'],
+  /** The type the server detected from the bytes: image/jpeg, image/png, image/webp, image/gif, audio/webm, audio/ogg, audio/mp4. */
+  mime: [2, 'str'],
+  /** Bytes of the stored file. */
+  size: [3, 'uint'],
+  /** Image pixels (after applying EXIF orientation). */
+  width: [4, 'uint', 'opt'],
+  height: [5, 'uint', 'opt'],
+  /** Voice length in ms. */
+  durationMs: [6, 'uint', 'opt'],
+  /** The file name the sender gave, for display only (never used as a path). */
+  name: [7, 'str', 'opt'],
+} as const satisfies Shape;
+
 const MessageShape = {
   id: [1, 'uint'],
   conv: [2, 'uint'],
@@ -25,6 +42,8 @@ const MessageShape = {
   ts: [6, 'uint'],
   kind: [7, 'uint'],
   text: [8, 'str', 'opt'],
+  /** The image or voice file of an Image or Voice message. */
+  media: [9, { obj: MediaShape }, 'opt'],
 } as const satisfies Shape;
 
 const MemberShape = {
@@ -96,6 +115,8 @@ export const schemas = {
     text: [4, 'str', 'opt'],
     /** The cmid of the sender's previous message in this conversation that is not acknowledged yet. */
     prev: [5, 'str', 'opt'],
+    /** The media id of an Image or Voice message: an upload of this user that completed. Text is then the caption. */
+    media: [6, 'str', 'opt'],
   },
   [Op.SEND_ACK]: { cmid: [1, 'str'], id: [2, 'uint'], convSeq: [3, 'uint'], ts: [4, 'uint'] },
   [Op.SYNC]: { epoch: [1, 'uint'], seq: [2, 'uint'], limit: [3, 'uint', 'opt'] },
@@ -119,6 +140,24 @@ export const schemas = {
   [Op.CONV_LIST_REPLY]: { convs: [1, { list: { obj: ConversationShape } }] },
   [Op.HISTORY]: { conv: [1, 'uint'], before: [2, 'uint', 'opt'], limit: [3, 'uint', 'opt'] },
   [Op.HISTORY_REPLY]: { msgs: [1, { list: { obj: MessageShape } }], more: [2, 'bool'] },
+  [Op.VOICE_PART]: {
+    /** Client-chosen id of this voice upload (like a cmid: unique per sender, reused on every resend). */
+    upload: [1, 'str'],
+    /** Part number from 0. */
+    index: [2, 'uint'],
+    data: [3, 'bytes'],
+    /** This is the final part: the upload has `index + 1` parts. */
+    last: [4, 'bool', 'opt'],
+    /** On the final part: the recorder's MIME type and the recording's length. */
+    mime: [5, 'str', 'opt'],
+    durationMs: [6, 'uint', 'opt'],
+  },
+  [Op.PART_ACK]: {
+    upload: [1, 'str'],
+    index: [2, 'uint'],
+    /** Set once every part is held and the file is stored: the media to reference in SEND. */
+    media: [3, { obj: MediaShape }, 'opt'],
+  },
 } as const satisfies Record<Exclude<Op, typeof Op.BATCH>, Shape>;
 
 /** An op that has a body schema (every op but BATCH). */
@@ -127,6 +166,7 @@ export type BodyOp = keyof typeof schemas;
 export type BodyOf<O extends BodyOp> = Body<(typeof schemas)[O]>;
 
 export type Message = Body<typeof MessageShape>;
+export type Media = Body<typeof MediaShape>;
 export type Member = Body<typeof MemberShape>;
 export type Conversation = Body<typeof ConversationShape>;
 export type Receipt = Body<typeof ReceiptShape>;

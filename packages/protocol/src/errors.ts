@@ -24,6 +24,12 @@ export const ErrorCode = {
   Invalid: 'INVALID',
   /** A SEND's `prev` is not stored yet: nothing was stored; send again after the earlier message. */
   OutOfOrder: 'OUT_OF_ORDER',
+  /** A media file whose bytes are not an accepted type (or do not match the declared one). */
+  UnsupportedMedia: 'UNSUPPORTED_MEDIA',
+  /** A media file over the size, pixel or duration limit (decompression bombs included). */
+  MediaTooLarge: 'MEDIA_TOO_LARGE',
+  /** An upload that is missing parts or chunks: send them, then complete again. */
+  UploadIncomplete: 'UPLOAD_INCOMPLETE',
   /** Too many requests: wait `retryMs` and try again. */
   RateLimited: 'RATE_LIMITED',
   /** The server requires TLS: reconnect to `url`. */

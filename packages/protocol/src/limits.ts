@@ -14,6 +14,20 @@ export const Limits = {
   /** Default and largest HISTORY page. */
   historyPage: 50,
   maxHistoryPage: 200,
+  /** Largest image upload in bytes, and most pixels (width × height) an image may decode to. */
+  maxImageBytes: 20 * 1024 * 1024,
+  maxImagePixels: 40_000_000,
+  /** Default and largest image upload chunk. */
+  imageChunk: 512 * 1024,
+  maxImageChunk: 4 * 1024 * 1024,
+  /** Thumbnails fit in this many pixels on their longer side. */
+  thumbSize: 480,
+  /** Longest voice note, largest voice file, largest VOICE_PART data. */
+  maxVoiceMs: 5 * 60_000,
+  maxVoiceBytes: 5 * 1024 * 1024,
+  maxVoicePart: 64 * 1024,
+  /** Longest file name kept with a media file. */
+  maxFileName: 255,
   /** Longest POLL hold. */
   maxPollMs: 30_000,
 } as const;

@@ -31,6 +31,9 @@ export const Op = {
   CONV_LIST_REPLY: 23,
   HISTORY: 24,
   HISTORY_REPLY: 25,
+  /** C→S: one part of a voice note; each part is acknowledged by PART_ACK (idempotent on upload+index). */
+  VOICE_PART: 30,
+  PART_ACK: 31,
 } as const;
 
 export type Op = (typeof Op)[keyof typeof Op];
