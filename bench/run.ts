@@ -1,64 +1,77 @@
-// `npm run bench`: measures Synkey against baselines measured in the same run and writes
-// bench/results.json (raw numbers, stable keys) and BENCHMARKS.md.
+// `npm run bench [-- --only server,catchup] [--quick] [--report]`: measures Synkey against baselines
+// measured in the same run and writes bench/results.json (raw numbers, stable keys) and BENCHMARKS.md.
+// With --only, the other sections keep their figures from the last results.json. --quick runs every
+// section smaller, to try the harness (the report says so). --report only rewrites BENCHMARKS.md
+// from results.json.
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { measureSizes } from './sizes';
-import { measureWire } from './wire';
+import { parseArgs } from 'node:util';
+import { type Results, renderReport } from './report';
+import { SECTIONS, type SectionName } from './sections';
 
 const root = join(import.meta.dirname, '..');
+const resultsFile = join(root, 'bench/results.json');
 
-const machine = {
+const { values } = parseArgs({
+  options: {
+    only: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    report: { type: 'boolean', default: false },
+  },
+});
+const names = Object.keys(SECTIONS) as SectionName[];
+const chosen = values.only ? (values.only.split(',').map((s) => s.trim()) as SectionName[]) : names;
+const unknown = chosen.filter((n) => !names.includes(n));
+if (unknown.length) {
+  console.error(`unknown section(s): ${unknown.join(', ')}; sections are ${names.join(', ')}`);
+  process.exit(2);
+}
+
+const previous: Partial<Results> = existsSync(resultsFile) ? JSON.parse(readFileSync(resultsFile, 'utf8')) : {};
+if (values.report) {
+  writeFileSync(join(root, 'BENCHMARKS.md'), renderReport(previous));
+  console.log('BENCHMARKS.md rewritten from bench/results.json');
+  process.exit(0);
+}
+const results: Partial<Results> = { ...previous };
+results.machine = {
   cpus: cpus().length,
   cpu: cpus()[0]?.model ?? 'unknown',
   memoryGiB: Math.round(totalmem() / 2 ** 30),
   node: process.version,
+  os: `${process.platform} ${release()}`,
   date: new Date().toISOString(),
 };
 
-console.log('wire: 1,000 messages by sync vs JSON…');
-const wire = await measureWire(1000);
-console.log('sizes: building the embed…');
-execFileSync('npx', ['vite', 'build', '-c', 'packages/widget/vite.config.ts', '--logLevel', 'warn'], {
-  cwd: root,
-  stdio: 'inherit',
-});
-const sizes = measureSizes(join(root, 'packages/widget/dist/synkey.js'));
+const started = performance.now();
+let failed = 0;
+for (const name of names.filter((n) => chosen.includes(n))) {
+  const section = SECTIONS[name];
+  const t = performance.now();
+  const load = loadavg()[0] ?? 0;
+  console.log(`\n▶ ${section.title}${values.quick ? ' (quick)' : ''} — load average ${load.toFixed(2)}`);
+  try {
+    const figures = await section.run(values.quick, (s) => console.log(s));
+    (results as Record<string, unknown>)[name] = {
+      ...(figures as object),
+      measured: { date: new Date().toISOString(), loadAverage: load, quick: values.quick },
+    };
+    console.log(`  done in ${((performance.now() - t) / 1000).toFixed(0)} s`);
+  } catch (e) {
+    failed++;
+    console.error(`  ${name} failed:`, e);
+  }
+}
 
-const results = { machine, wire, sizes };
-writeFileSync(join(root, 'bench/results.json'), `${JSON.stringify(results, null, 2)}\n`);
-
-const f = (n: number, d = 1) => n.toFixed(d);
-const kb = (n: number) => `${f(n / 1024, 1)} KB`;
-const md = `# Benchmarks
-
-Measured by \`npm run bench\` on ${machine.cpus} × ${machine.cpu}, ${machine.memoryGiB} GiB, Node ${machine.node}
-(${machine.date.slice(0, 10)}). Each figure stands next to its baseline, measured in the same run. Raw
-numbers: [bench/results.json](bench/results.json).
-
-## Wire: bytes per message delivered by sync
-
-${wire.messages} text messages (mixed English, Chinese, Korean, emoji; ${f(wire.textBytesPerMessage)} bytes of
-UTF-8 text each on average) synced by a client in pages of 200, counted as WebSocket payload bytes.
-
-| | bytes / message | overhead beyond the text |
-| --- | --: | --: |
-| Synkey (16-byte frames, msgpack field arrays, ${wire.syncReplies} SYNC replies) | ${f(wire.synkeyBytesPerMessage)} | ${f(wire.synkeyOverheadPerMessage)} |
-| Baseline: the same messages as JSON events over a WebSocket | ${f(wire.jsonBytesPerMessage)} | ${f(wire.jsonOverheadPerMessage)} |
-
-## Size of the script-tag embed
-
-| | minified | gzip |
-| --- | --: | --: |
-| Whole embed \`synkey.js\` (widget + SDK + inlined worker) | ${kb(sizes.whole.raw)} | ${kb(sizes.whole.gzip)} |
-| Inlined worker (engine, store, protocol) | ${kb(sizes.worker.raw)} | ${kb(sizes.worker.gzip)} |
-| Main-thread part (the rest) | ${kb(sizes.main.raw)} | ${kb(sizes.main.gzip)} |
-
-Budget: 30 KB gzip for the whole embed: ${
-  sizes.whole.gzip <= 30 * 1024 ? 'met' : `**over by ${kb(sizes.whole.gzip - 30 * 1024)}**`
-}. The engine for pages whose CSP forbids \`blob:\` workers is a separate file
-(\`synkey-engine.js\`), loaded only then, so the engine is never shipped twice.
-`;
+writeFileSync(resultsFile, `${JSON.stringify(results, null, 2)}\n`);
+// In the project's JSON style, so that `npm run lint` stays clean.
+execFileSync('npx', ['biome', 'format', '--write', resultsFile], { cwd: root, stdio: 'ignore' });
+const md = renderReport(results);
 writeFileSync(join(root, 'BENCHMARKS.md'), md);
-console.log(md);
+console.log(`\n${md}`);
+console.log(
+  `bench: ${((performance.now() - started) / 1000).toFixed(0)} s${failed ? `, ${failed} section(s) failed` : ''}`,
+);
+process.exit(failed ? 1 : 0);

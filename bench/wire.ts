@@ -3,17 +3,8 @@
 import { ConvKind, decodeBody, decodeFrames, frame, type Message, MsgKind, Op } from '@synkey/protocol';
 import { mintToken, startServer } from '@synkey/server';
 import WebSocket from 'ws';
-
-const SENTENCES = [
-  'see you at the station at six',
-  'ok 👍',
-  'can you send me the slides from this morning?',
-  '明天见',
-  'the build is green again, merging now',
-  'haha that is great',
-  'where did we park the car?',
-  '회의가 10분 늦어질 것 같아요',
-];
+import { jsonEvent } from './json-baseline';
+import { sentence } from './texts';
 
 /** The per-message bytes of Synkey sync vs JSON, for `count` messages. */
 export async function measureWire(count = 1000) {
@@ -30,7 +21,7 @@ export async function measureWire(count = 1000) {
     const { conv } = store.createConversation('alice', { kind: ConvKind.Direct, members: ['bob'] });
     const texts: string[] = [];
     for (let i = 0; i < count; i++) {
-      const text = SENTENCES[i % SENTENCES.length] as string;
+      const text = sentence(i);
       texts.push(text);
       store.send('alice', { cmid: `01J${String(i).padStart(23, '0')}`, conv: conv.id, kind: MsgKind.Text, text });
     }
@@ -68,20 +59,7 @@ export async function measureWire(count = 1000) {
       before = page.msgs[0]?.convSeq ?? 0;
     }
     for (const m of all) {
-      json += Buffer.byteLength(
-        JSON.stringify({
-          type: 'message.new',
-          message: {
-            id: String(m.id),
-            conversation_id: String(m.conv),
-            sender_id: m.sender,
-            seq: m.convSeq,
-            created_at: new Date(m.ts).toISOString(),
-            type: 'text',
-            text: m.text,
-          },
-        }),
-      );
+      json += Buffer.byteLength(JSON.stringify(jsonEvent(m)));
     }
     return {
       messages: count,

@@ -1,4 +1,4 @@
-import { type BrowserContext, expect, type Page } from '@playwright/test';
+import { type BrowserContext, expect, type Locator, type Page } from '@playwright/test';
 import { decodeBody, decodeFrames, frame, type Message, Op } from '@synkey/protocol';
 
 /** A dev-mode token for `user`. */
@@ -67,4 +67,46 @@ export async function thread(page: Page): Promise<{ text: string; state: string 
 /** Waits until the server holds `n` long links for `user`. */
 export async function expectConnections(server: string, user: string, n: number): Promise<void> {
   await expect.poll(() => connections(server, user), { timeout: 20_000 }).toBe(n);
+}
+
+/** Takes `user`'s connection offline on the server (dev mode's switch), or lets it back. */
+export async function setOffline(server: string, user: string, on: boolean): Promise<void> {
+  const res = await fetch(`${server}/dev/offline?user=${encodeURIComponent(user)}&on=${on ? 1 : 0}`, {
+    method: 'POST',
+  });
+  if (!res.ok) throw new Error(`/dev/offline answered ${res.status}`);
+}
+
+/** One user's `<synkey-chat>` on the landing page (`/`). */
+export function landingChat(page: Page, user: string): Locator {
+  return page.locator(`.person[data-user="${user}"] synkey-chat`);
+}
+
+/** The thread row of `user`'s chat on the landing page that holds `text`. */
+export function landingRow(page: Page, user: string, text: string): Locator {
+  return landingChat(page, user).locator('synkey-thread .row').filter({ hasText: text });
+}
+
+/** Opens the landing page and waits until both users' widgets are online with their conversation open. */
+export async function openLanding(context: BrowserContext, server: string, query = ''): Promise<Page> {
+  const page = await context.newPage();
+  await page.goto(`${server}/${query}`);
+  for (const user of ['alice', 'bob']) {
+    await expect(page.locator(`.person[data-user="${user}"] .link-state`)).toHaveText('Online', { timeout: 20_000 });
+    await expect(landingChat(page, user).getByRole('textbox', { name: 'Message' })).toBeVisible();
+  }
+  return page;
+}
+
+/** Types `text` into `user`'s composer on the landing page and presses Enter. */
+export async function landingSend(page: Page, user: string, text: string): Promise<void> {
+  const box = landingChat(page, user).getByRole('textbox', { name: 'Message' });
+  await box.fill(text);
+  await box.press('Enter');
+  await expect(landingRow(page, user, text)).toHaveCount(1);
+}
+
+/** The id of the conversation `user`'s widget shows on the landing page. */
+export async function landingConversation(page: Page, user: string): Promise<number> {
+  return landingChat(page, user).evaluate((el) => (el as HTMLElement & { current: number }).current);
 }

@@ -10,12 +10,20 @@ export class ServerProcess {
   private child: ChildProcess | null = null;
   private readonly dir = mkdtempSync(join(tmpdir(), 'synkey-e2e-'));
   port = 0;
+  /** The demo site's port (the third-party page on another origin), when started with `--site`. */
+  sitePort = 0;
 
-  private constructor(private readonly staticDirs: string[]) {}
+  private constructor(
+    private readonly staticDirs: string[],
+    private readonly extraArgs: string[] = [],
+  ) {}
 
   /** Starts a dev-mode server on a free port, serving `staticDirs` (relative to the repo root). */
-  static async start(staticDirs: string[] = ['dist/demo', 'packages/widget/dist']): Promise<ServerProcess> {
-    const s = new ServerProcess(staticDirs);
+  static async start(
+    staticDirs: string[] = ['dist/demo', 'packages/widget/dist'],
+    extraArgs: string[] = [],
+  ): Promise<ServerProcess> {
+    const s = new ServerProcess(staticDirs, extraArgs);
     await s.launch();
     return s;
   }
@@ -29,6 +37,8 @@ export class ServerProcess {
     const args = ['--import', 'tsx', 'packages/server/src/main.ts', '--dev', '--port', String(this.port)];
     args.push('--db', join(this.dir, 'synkey.db'));
     for (const d of this.staticDirs) args.push('--static', d);
+    args.push(...this.extraArgs);
+    if (this.extraArgs.includes('--site')) args.push('--site-port', String(this.sitePort));
     const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
     this.child = child;
     this.port = await new Promise<number>((resolvePort, reject) => {
@@ -36,7 +46,9 @@ export class ServerProcess {
       child.stdout?.on('data', (d: Buffer) => {
         out += d;
         const m = /listening on https?:\/\/[^:]+:(\d+)/.exec(out);
-        if (m) resolvePort(Number(m[1]));
+        const site = /site on https?:\/\/[^:]+:(\d+)/.exec(out);
+        if (site) this.sitePort = Number(site[1]);
+        if (m && (site || !this.extraArgs.includes('--site'))) resolvePort(Number(m[1]));
       });
       child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
     });

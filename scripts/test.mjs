@@ -55,7 +55,9 @@ if (only.length === 0) {
   }
 }
 
-const files = findTests(join(root, 'packages')).filter((f) => only.length === 0 || only.some((o) => f.includes(o)));
+const files = [...findTests(join(root, 'packages')), ...findTests(join(root, 'bench'))].filter(
+  (f) => only.length === 0 || only.some((o) => f.includes(o)),
+);
 if (files.length > 0) {
   const { code, out } = await run(
     'node',

@@ -1,6 +1,10 @@
 import * as sdk from '@synkey/sdk';
 import { type ChatMessage, type Conversation, ConvKind, createClient, type SynkeyClient } from '@synkey/sdk';
+import { dayLabel, preview, STATE_LABEL, timeLabel } from './sdk-format';
 
+// A chat UI on the SDK alone: createClient(), watchConversations(), watchMessages(), send(), retry(),
+// remove(), markRead(), watchState(). ?user=NAME signs in with a dev token; ?server= picks the chat
+// server (default: this page's origin); ?runtime=auto|shared-worker|worker|main; ?storage=memory.
 const params = new URLSearchParams(location.search);
 const user = params.get('user') ?? 'alice';
 const runtime = (params.get('runtime') ?? 'auto') as 'auto' | 'shared-worker' | 'worker' | 'main';
@@ -28,6 +32,12 @@ const client: SynkeyClient = createClient({
 Object.assign(window, { synkey: client, synkeySdk: sdk });
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const el = <K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string) => {
+  const node = document.createElement(tag);
+  if (cls) node.className = cls;
+  if (text !== undefined) node.textContent = text;
+  return node;
+};
 $('me').textContent = user;
 
 let current: number | undefined;
@@ -36,10 +46,14 @@ let conversations: Conversation[] = [];
 
 client.watchState((state) => {
   $('state').textContent = state;
-  client.info().then((info) => {
-    $('storage').textContent = info.storage;
-    $('runtime').textContent = `${client.runtime}${info.owner ? ' (owns the connection)' : ''}`;
-  });
+  $('state').dataset.state = state;
+  client.info().then(
+    (info) => {
+      $('storage').textContent = info.storage;
+      $('runtime').textContent = `${client.runtime}${info.owner ? ' (owns the connection)' : ''}`;
+    },
+    () => undefined,
+  );
 });
 
 function title(conv: Conversation): string {
@@ -52,87 +66,113 @@ function title(conv: Conversation): string {
   );
 }
 
+function renderConversation(conv: Conversation): HTMLLIElement {
+  const li = el('li');
+  const b = el('button');
+  b.type = 'button';
+  b.dataset.conv = String(conv.id);
+  b.setAttribute('aria-current', String(conv.id === current));
+  const name = title(conv);
+  b.append(el('span', 'avatar', name.slice(0, 1).toUpperCase()));
+  const body = el('span', 'body');
+  body.append(el('span', 'name', name));
+  if (conv.last) body.append(el('span', 'last', preview(conv.last)));
+  b.append(body);
+  if (conv.unread > 0) {
+    const badge = el('span', 'unread', String(conv.unread));
+    badge.setAttribute('aria-label', `${conv.unread} unread`);
+    b.append(badge);
+  }
+  b.addEventListener('click', () => open(conv.id));
+  li.append(b);
+  return li;
+}
+
 client.watchConversations((list) => {
   conversations = list;
-  const ul = $('convs');
-  ul.replaceChildren(
-    ...list.map((conv) => {
-      const li = document.createElement('li');
-      const b = document.createElement('button');
-      b.type = 'button';
-      b.dataset.conv = String(conv.id);
-      b.setAttribute('aria-current', String(conv.id === current));
-      b.textContent = title(conv);
-      if (conv.unread > 0) {
-        const badge = document.createElement('span');
-        badge.className = 'unread';
-        badge.textContent = String(conv.unread);
-        badge.setAttribute('aria-label', `${conv.unread} unread`);
-        b.append(badge);
-      }
-      b.addEventListener('click', () => open(conv.id));
-      li.append(b);
-      return li;
-    }),
-  );
+  $('convs').replaceChildren(...list.map(renderConversation));
+  $('no-convs').hidden = list.length > 0;
+  const shown = list.find((c) => c.id === current);
+  if (shown) $('title').textContent = title(shown);
 });
 
-const LABEL: Record<ChatMessage['state'], string> = {
-  sending: 'Sending…',
-  sent: '✓ Sent',
-  delivered: '✓✓ Delivered',
-  read: '✓✓ Read',
-  failed: '! Failed',
-};
-
 function renderMessage(m: ChatMessage): HTMLLIElement {
-  const li = document.createElement('li');
+  const li = el('li');
   const mine = m.sender === user;
   li.className = mine ? 'mine' : 'theirs';
   li.dataset.state = m.state;
   if (m.cmid) li.dataset.cmid = m.cmid;
-  const text = document.createElement('span');
-  text.className = 'text';
-  text.textContent = mine ? (m.text ?? '') : `${m.sender}: ${m.text ?? ''}`;
-  li.append(text);
-  if (mine) {
-    const state = document.createElement('span');
-    state.className = `state ${m.state}`;
-    state.textContent = LABEL[m.state];
-    li.append(state);
-    if (m.state === 'failed' && m.cmid) {
-      const cmid = m.cmid;
-      const retry = document.createElement('button');
-      retry.type = 'button';
-      retry.textContent = 'Retry';
-      retry.addEventListener('click', () => void client.retry(cmid));
-      const remove = document.createElement('button');
-      remove.type = 'button';
-      remove.textContent = 'Delete';
-      remove.addEventListener('click', () => void client.remove(cmid));
-      li.append(retry, remove);
-    }
+  const bubble = el('div', 'bubble');
+  // `.text` reads "sender: text" for others' messages (the tests read it that way).
+  const text = el('span', 'text');
+  if (!mine) text.append(el('span', 'sender', `${m.sender}: `));
+  text.append(preview(m));
+  const meta = el('span', 'meta');
+  const time = el('time', undefined, timeLabel(m.ts));
+  time.dateTime = new Date(m.ts).toISOString();
+  meta.append(time);
+  if (mine) meta.append(el('span', `state ${m.state}`, STATE_LABEL[m.state]));
+  bubble.append(text, meta);
+  li.append(bubble);
+  if (mine && m.state === 'failed' && m.cmid) {
+    const cmid = m.cmid;
+    const actions = el('div', 'actions');
+    const retry = el('button', undefined, 'Retry');
+    retry.type = 'button';
+    retry.addEventListener('click', () => void client.retry(cmid));
+    const remove = el('button', undefined, 'Delete');
+    remove.type = 'button';
+    remove.addEventListener('click', () => void client.remove(cmid));
+    actions.append(retry, remove);
+    li.append(actions);
   }
   return li;
 }
 
-function open(conv: number): void {
+/** The thread's items; the first message of each day carries the day, which the page shows above it. */
+function renderThread(messages: ChatMessage[]): HTMLLIElement[] {
+  let day = '';
+  return messages.map((m) => {
+    const li = renderMessage(m);
+    const label = dayLabel(m.ts);
+    if (label !== day) li.dataset.day = day = label;
+    return li;
+  });
+}
+
+function open(conv: number, record = conversations.find((c) => c.id === conv)): void {
   current = conv;
   stopThread?.();
-  const record = conversations.find((c) => c.id === conv);
   $('title').textContent = record ? title(record) : `Conversation ${conv}`;
   for (const b of document.querySelectorAll<HTMLButtonElement>('#convs button')) {
     b.setAttribute('aria-current', String(b.dataset.conv === String(conv)));
   }
   $<HTMLTextAreaElement>('text').disabled = false;
   $<HTMLButtonElement>('send').disabled = false;
+  const thread = $('thread');
+  thread.replaceChildren();
+  $('announce').textContent = '';
+  let newest: number | undefined;
   stopThread = client.watchMessages(conv, (messages) => {
-    const thread = $('thread');
-    thread.replaceChildren(...messages.map(renderMessage));
-    thread.scrollTop = thread.scrollHeight;
+    // Screen readers hear each new message from the others once, not the whole re-rendered list.
+    const last = messages.findLast((m) => m.sender !== user);
+    if (last && newest !== undefined && last.ts > newest) {
+      $('announce').textContent = `New message from ${last.sender}: ${preview(last)}`;
+    }
+    newest = last?.ts ?? newest ?? 0;
+    const atBottom = thread.scrollHeight - thread.scrollTop - thread.clientHeight < 40;
+    thread.replaceChildren(...renderThread(messages));
+    $('empty').hidden = messages.length > 0;
+    if (atBottom || thread.dataset.conv !== String(conv)) thread.scrollTop = thread.scrollHeight;
+    thread.dataset.conv = String(conv);
     if (document.visibilityState === 'visible') void client.markRead(conv);
   });
+  $<HTMLTextAreaElement>('text').focus();
 }
+
+document.addEventListener('visibilitychange', () => {
+  if (document.visibilityState === 'visible' && current !== undefined) void client.markRead(current);
+});
 
 $('new-conv').addEventListener('submit', async (e) => {
   e.preventDefault();
@@ -141,7 +181,7 @@ $('new-conv').addEventListener('submit', async (e) => {
   if (!peer) return;
   const conv = await client.createConversation({ kind: ConvKind.Direct, members: [peer] });
   input.value = '';
-  open(conv.id);
+  open(conv.id, conv);
 });
 
 $('composer').addEventListener('submit', (e) => {
@@ -155,7 +195,7 @@ $('composer').addEventListener('submit', (e) => {
 
 $('text').addEventListener('keydown', (e) => {
   const k = e as KeyboardEvent;
-  if (k.key === 'Enter' && !k.shiftKey) {
+  if (k.key === 'Enter' && !k.shiftKey && !k.isComposing) {
     k.preventDefault();
     $<HTMLFormElement>('composer').requestSubmit();
   }

@@ -1,5 +1,7 @@
 import { resolve } from 'node:path';
 import { defineConfig } from 'vite';
+import { litTemplates } from './build/minify-templates.ts';
+import { terser } from './build/terser.ts';
 
 /**
  * `vite build -c packages/widget/vite.config.ts` writes dist/synkey.js: the single-file script-tag
@@ -13,7 +15,9 @@ const moduleBuild = kind === 'module';
 
 export default defineConfig({
   root: import.meta.dirname,
-  worker: { format: 'es' },
+  // Lit templates minified everywhere; the script-tag bundles (and their inlined worker) also through terser.
+  plugins: moduleBuild ? [litTemplates()] : [litTemplates(), terser()],
+  worker: { format: 'es', plugins: () => [litTemplates(), terser()] },
   build: moduleBuild
     ? {
         outDir: resolve(import.meta.dirname, 'dist/module'),
@@ -39,6 +43,5 @@ export default defineConfig({
                 name: 'SynkeyEmbed',
                 fileName: () => 'synkey.js',
               },
-        rollupOptions: { output: { inlineDynamicImports: true } },
       },
 });

@@ -1,6 +1,5 @@
-import { Decoder, Encoder } from '@msgpack/msgpack';
 import { ErrorCode, ProtocolError } from './errors';
-import { msgpackFits } from './msgpack-guard';
+import { decode, encode, type Packable } from './msgpack';
 
 /**
  * A tiny schema language for frame bodies. A body is a msgpack array in which field number N sits
@@ -39,9 +38,6 @@ export type Body<S extends Shape> = Simplify<
     -readonly [K in OptKeys<S>]?: Infer<S[K][1]>;
   }
 >;
-
-const encoder = new Encoder();
-const decoder = new Decoder({ useBigInt64: false });
 
 function fail(path: string, why: string): never {
   throw new ProtocolError(ErrorCode.BadBody, `${path}: ${why}`);
@@ -122,7 +118,7 @@ function toWire(shape: Shape, body: unknown, path: string): unknown[] {
 /** Encodes `body` as described by `shape`. Throws {@link ProtocolError} (BAD_BODY) if it does not fit. */
 export function encodeShape<S extends Shape>(shape: S, body: Body<S>, name = 'body'): Uint8Array {
   const wire = toWire(shape, body, name);
-  return wire.length === 0 ? new Uint8Array(0) : encoder.encode(wire);
+  return wire.length === 0 ? new Uint8Array(0) : encode(wire as Packable[]);
 }
 
 /**
@@ -132,10 +128,8 @@ export function encodeShape<S extends Shape>(shape: S, body: Body<S>, name = 'bo
 export function decodeShape<S extends Shape>(shape: S, bytes: Uint8Array, name = 'body'): Body<S> {
   let raw: unknown = [];
   if (bytes.length > 0) {
-    // The decoder preallocates every array a header announces; refuse headers that outnumber the bytes first.
-    if (!msgpackFits(bytes)) fail(name, 'not valid msgpack (truncated)');
     try {
-      raw = decoder.decode(bytes);
+      raw = decode(bytes);
     } catch (e) {
       fail(name, `not valid msgpack (${(e as Error).message})`);
     }

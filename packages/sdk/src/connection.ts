@@ -54,15 +54,13 @@ export interface ConnectionOptions {
   onError(error: Error): void;
 }
 
-/** The endpoints of a server: the WebSocket URL and the short link's URL. */
-export function linkUrls(server: string): { ws: string; http: string } {
+/** The endpoints of a server: the WebSocket URL, the short link's URL and the media API's base URL. */
+export function linkUrls(server: string): { ws: string; http: string; media: string } {
   const url = new URL(server);
   const secure = url.protocol === 'https:' || url.protocol === 'wss:';
   const path = url.pathname.replace(/\/+$/, '');
-  return {
-    ws: `${secure ? 'wss' : 'ws'}://${url.host}${path}/ws`,
-    http: `${secure ? 'https' : 'http'}://${url.host}${path}/link`,
-  };
+  const http = `${secure ? 'https' : 'http'}://${url.host}${path}`;
+  return { ws: `${secure ? 'wss' : 'ws'}://${url.host}${path}/ws`, http: `${http}/link`, media: `${http}/media` };
 }
 
 interface LinkWaiter {
@@ -83,6 +81,7 @@ export class Connection {
   private attempt = 0;
   private token: string | undefined;
   private tokenStale = true;
+  private fetchingToken: Promise<string> | undefined;
   private preferHttp = false;
   private probing = false;
   private probeAttempt = 0;
@@ -211,12 +210,32 @@ export class Connection {
     }
   }
 
+  /**
+   * The token the links use, fetched when none is known or it went stale. Pass the token a server
+   * refused (an HTTP 401) to get a new one; callers refused at the same time share one fetch.
+   */
+  currentToken(refused?: string): Promise<string> {
+    if (refused !== undefined && refused === this.token) this.tokenStale = true;
+    if (!this.tokenStale && this.token !== undefined) return Promise.resolve(this.token);
+    this.fetchingToken ??= Promise.resolve()
+      .then(() => this.options.getToken())
+      .then(
+        (token) => {
+          this.fetchingToken = undefined;
+          this.token = token;
+          this.tokenStale = false;
+          return token;
+        },
+        (error: unknown) => {
+          this.fetchingToken = undefined;
+          throw error;
+        },
+      );
+    return this.fetchingToken;
+  }
+
   private async authBody(): Promise<AuthBody> {
-    if (this.tokenStale || this.token === undefined) {
-      this.token = await this.options.getToken();
-      this.tokenStale = false;
-    }
-    return { token: this.token, device: this.device, client: this.options.client };
+    return { token: await this.currentToken(), device: this.device, client: this.options.client };
   }
 
   private openWs(auth: AuthBody): Promise<Transport> {

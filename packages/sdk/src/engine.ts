@@ -5,16 +5,23 @@ import {
   ErrorCode,
   Limits,
   type Message,
+  MsgKind,
   Op,
   ProtocolError,
   ReceiptKind,
   type SyncEvent,
 } from '@synkey/protocol';
 import { type ReconnectPolicy, reconnectPolicy, type SendPolicy, sendPolicy } from './backoff';
-import { Connection, type ConnectionState, type TransportMode } from './connection';
+import { Connection, type ConnectionState, linkUrls, type TransportMode } from './connection';
 import { isLinkFailure } from './errors';
 import type { FetchLike } from './http-transport';
 import { newClientMsgId } from './ids';
+import { type MediaFetch, MediaHttp } from './media/http';
+import { readImageSize } from './media/image-size';
+import { Limiter } from './media/limiter';
+import { uploadImage } from './media/uploader';
+import { checkImage, checkVoice, type ImageOptions } from './media/validate';
+import { sendVoiceParts, VOICE_PART_BYTES, VOICE_WINDOW } from './media/voice-sender';
 import { MemoryStore } from './memory-store';
 import { memberOf } from './model';
 import { Outbox } from './outbox';
@@ -66,7 +73,26 @@ export interface EngineOptions {
   rateLimit?: RateLimit | false;
   /** A source of numbers in [0, 1) for backoff jitter. */
   random?: () => number;
+  /** The fetch function for the media API (image uploads, downloads); default: the global one. */
+  mediaFetch?: MediaFetch;
+  /** How images and voice notes are uploaded. */
+  media?: MediaOptions;
 }
+
+/** How images and voice notes are uploaded; see docs/PROTOCOL.md §13. */
+export interface MediaOptions {
+  /** Bytes per image chunk (default 512 KiB, `Limits.imageChunk`; the server caps it at 4 MiB). */
+  chunkSize?: number;
+  /** Image chunks in flight at once, across all uploads (default 4). */
+  concurrency?: number;
+  /** Bytes per voice part (default 16 KiB, at most `Limits.maxVoicePart`). */
+  voicePartSize?: number;
+  /** Voice parts waiting for their PART_ACK at once (default 4). */
+  voiceWindow?: number;
+}
+
+/** Default image chunks in flight at once. */
+export const UPLOAD_CONCURRENCY = 4;
 
 /** A change the engine tells its listeners about. Read the new values through the engine. */
 export type EngineEvent =
@@ -117,10 +143,32 @@ export interface Engine {
    * to repeat the call safely), a second call with the same cmid queues nothing new.
    */
   send(conv: number, content: { text: string }, options?: { cmid?: string }): Promise<string>;
-  /** Sends a `failed` message again with the same cmid. Does nothing for one that is not failed. */
+  /**
+   * Sends an image: checks it (INVALID for an empty or non-Blob file, MEDIA_TOO_LARGE over
+   * `Limits.maxImageBytes`, UNSUPPORTED_MEDIA for a type that is not `image/*`), stores it with its
+   * file as `sending` before any network and resolves its cmid. The message shows `local` (the file
+   * and its dimensions) and `progress`; the file is uploaded in chunks (resumable across restarts),
+   * then sent as a kind-2 message with the caption as its text, in conversation order.
+   */
+  sendImage(conv: number, file: Blob, options?: ImageOptions & { cmid?: string }): Promise<string>;
+  /**
+   * Sends a voice note (`durationMs` as recorded): checked like an image (`audio/*`, at most
+   * `Limits.maxVoiceBytes` and `Limits.maxVoiceMs`), stored before any network, sent in acked parts
+   * over the current link, then as a kind-3 message. Resolves its cmid at once.
+   */
+  sendVoice(conv: number, audio: Blob, durationMs: number, options?: { cmid?: string }): Promise<string>;
+  /** Sends a `failed` message again with the same cmid (an upload resumes). Does nothing for one that is not failed. */
   retry(cmid: string): Promise<void>;
-  /** Deletes a `failed` message. Rejects with INVALID for one that is still sending. */
+  /**
+   * Deletes a `failed` message, or cancels an image or voice message whose file is still uploading.
+   * Rejects with INVALID for one whose SEND may have gone.
+   */
   remove(cmid: string): Promise<void>;
+  /**
+   * A stored media file (`variant` `thumb`: an image's thumbnail), fetched with the user's token.
+   * Rejects with NOT_FOUND when it does not exist or the user may not see it.
+   */
+  mediaFile(id: string, variant?: 'full' | 'thumb'): Promise<Blob>;
   /** Marks the conversation read up to its last message, locally at once and on the server when connected. */
   markRead(conv: number): Promise<void>;
   /** Creates a conversation on the server (a direct one that exists is returned as it is). */
@@ -168,6 +216,7 @@ class ClientEngine implements Engine {
   private readonly connection: Connection;
   private readonly syncer: Syncer;
   private readonly outbox: Outbox;
+  private readonly http: MediaHttp;
   private readonly started: Promise<void>;
   /** READ positions not yet confirmed by the server, per conversation. */
   private readonly pendingReads = new Map<number, number>();
@@ -216,16 +265,41 @@ class ClientEngine implements Engine {
       onReset: () => this.emit({ type: 'reset' }),
       onError: (error) => this.report(error),
     });
+    const policy = { ...sendPolicy, ...options.sendPolicy };
+    const media = options.media ?? {};
+    this.http = new MediaHttp({
+      base: linkUrls(options.server).media,
+      fetch: options.mediaFetch ?? ((url, init) => globalThis.fetch(url, init)),
+      token: (refused) => this.connection.currentToken(refused),
+      timeoutMs: options.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS,
+    });
+    const limiter = new Limiter(media.concurrency ?? UPLOAD_CONCURRENCY);
+    const chunkSize = Math.min(media.chunkSize ?? Limits.imageChunk, Limits.maxImageChunk);
+    const partSize = Math.min(media.voicePartSize ?? VOICE_PART_BYTES, Limits.maxVoicePart);
+    const window = media.voiceWindow ?? VOICE_WINDOW;
     this.outbox = new Outbox({
       store: this.store,
       request,
-      policy: { ...sendPolicy, ...options.sendPolicy },
+      policy,
       random,
       newId: newClientMsgId,
       onAck: (entry, ack) => this.onAck(entry, ack),
       onChange: (conv, entries, removed) =>
-        this.emit({ type: 'messages', conv, messages: entries.map((e) => outboxMessage(e, this.me)), removed }),
+        this.emit({
+          type: 'messages',
+          conv,
+          messages: entries.map((e) => outboxMessage(e, this.me, this.outbox.progress(e.cmid))),
+          removed,
+        }),
       onError: (error) => this.report(error),
+      transfer: (entry, hooks) =>
+        entry.kind === MsgKind.Voice
+          ? sendVoiceParts(entry, hooks, { request, policy, random, partSize, window, newId: newClientMsgId })
+          : uploadImage(entry, hooks, { http: this.http, limiter, policy, random, chunkSize }),
+      cancelTransfer: (entry) => {
+        const id = entry.upload?.id;
+        if (entry.kind === MsgKind.Image && id !== undefined) this.http.cancel(id).catch(() => undefined);
+      },
     });
     this.started = this.start();
     this.started.catch((error: Error) => this.report(error));
@@ -242,6 +316,32 @@ class ClientEngine implements Engine {
   async send(conv: number, content: { text: string }, options: { cmid?: string } = {}): Promise<string> {
     await this.ready();
     return this.outbox.send(conv, content, options.cmid);
+  }
+
+  async sendImage(conv: number, file: Blob, options: ImageOptions & { cmid?: string } = {}): Promise<string> {
+    await this.ready();
+    const { upload, caption } = checkImage(file, options);
+    const size = await readImageSize(file).catch(() => undefined);
+    if (size) {
+      upload.width = size.width;
+      upload.height = size.height;
+    }
+    const content = { kind: MsgKind.Image, file, upload, ...(caption === undefined ? {} : { text: caption }) };
+    return this.outbox.sendMedia(conv, content, options.cmid);
+  }
+
+  async sendVoice(conv: number, audio: Blob, durationMs: number, options: { cmid?: string } = {}): Promise<string> {
+    await this.ready();
+    const upload = checkVoice(audio, durationMs);
+    return this.outbox.sendMedia(conv, { kind: MsgKind.Voice, file: audio, upload }, options.cmid);
+  }
+
+  async mediaFile(id: string, variant: 'full' | 'thumb' = 'full'): Promise<Blob> {
+    await this.ready();
+    if (typeof id !== 'string' || id.length === 0 || id.length > 256) {
+      throw new ProtocolError(ErrorCode.Invalid, 'bad media id');
+    }
+    return this.http.file(id, variant === 'thumb' ? 'thumb' : 'full');
   }
 
   async retry(cmid: string): Promise<void> {
@@ -304,7 +404,9 @@ class ClientEngine implements Engine {
     const current = (await this.store.conversation(conv)) ?? record;
     const out = stored.map((m) => storedMessage(m, current, this.me));
     if (page.before === undefined) {
-      for (const entry of await this.store.outbox()) if (entry.conv === conv) out.push(outboxMessage(entry, this.me));
+      for (const entry of await this.store.outbox()) {
+        if (entry.conv === conv) out.push(outboxMessage(entry, this.me, this.outbox.progress(entry.cmid)));
+      }
     }
     return out;
   }
@@ -393,6 +495,7 @@ class ClientEngine implements Engine {
       kind: entry.kind,
     };
     if (entry.text !== undefined) msg.text = entry.text;
+    if (entry.upload?.media) msg.media = entry.upload.media;
     await this.publish(await this.store.apply([{ msg }], this.me));
   }
 

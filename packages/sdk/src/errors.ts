@@ -44,6 +44,8 @@ const PERMANENT: ReadonlySet<string> = new Set([
   ErrorCode.BadBody,
   ErrorCode.UnknownOp,
   ErrorCode.FrameTooLarge,
+  ErrorCode.UnsupportedMedia,
+  ErrorCode.MediaTooLarge,
 ]);
 
 /** True for a server's answer to a request that sending the same request again cannot change. */

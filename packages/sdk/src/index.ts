@@ -13,6 +13,8 @@ export {
   type Conversation,
   ConvKind,
   ErrorCode,
+  Limits,
+  type Media,
   type Member,
   type Message,
   MsgKind,
@@ -43,6 +45,15 @@ export {
   type Runtime,
   type SynkeyClient,
 } from './browser/client';
+export type { MediaVariant } from './browser/media-urls';
+export {
+  RecorderError,
+  RecorderErrorCode,
+  type RecordVoiceOptions,
+  recordVoice,
+  type VoiceClip,
+  type VoiceRecording,
+} from './browser/voice-recorder';
 export { type ConnectionState, linkUrls, type TransportMode } from './connection';
 export {
   type CreateConversation,
@@ -51,6 +62,7 @@ export {
   type EngineEvent,
   type EngineListener,
   type EngineOptions,
+  type MediaOptions,
   type MessagePage,
 } from './engine';
 export { isLinkFailure, isPermanent, ServerError } from './errors';
@@ -59,9 +71,21 @@ export { isStoreError, StoreError, StoreErrorCode } from './idb/errors';
 export { type IdbStoreOptions, openIdbStore } from './idb/idb-store';
 export { type DurableStore, openDurableStore } from './idb/open-store';
 export { newClientMsgId, type RandomBytes, uuidv7Generator } from './ids';
+export type { MediaFetch, MediaResponse } from './media/http';
+export type { ImageOptions } from './media/validate';
 export { MemoryStore } from './memory-store';
 export { defaultRateLimit, Pacer, type RateLimit } from './pacer';
-export { type ChatMessage, type MessageState, messageState } from './state';
-export type { Changes, MessageRange, OutboxEntry, OutboxState, Store, StoreTx, SynKey } from './store';
+export { type ChatMessage, type LocalMedia, type MessageState, messageState } from './state';
+export type {
+  Changes,
+  MessageRange,
+  OutboxEntry,
+  OutboxPatch,
+  OutboxState,
+  Store,
+  StoreTx,
+  SynKey,
+  UploadState,
+} from './store';
 export type { AuthOk, CallOp, LinkOptions, Notify, ReplyOf, Requester, RequestOp, Transport } from './transport';
 export { connectWebSocket, type WebSocketConstructor, type WebSocketLike, type WsLinkOptions } from './ws-transport';

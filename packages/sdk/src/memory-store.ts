@@ -1,7 +1,7 @@
 import type { Conversation, Message, SyncEvent } from '@synkey/protocol';
 import { applyEvents } from './apply';
 import { byActivity } from './model';
-import type { Changes, MessageRange, OutboxEntry, Store, StoreTx, SynKey } from './store';
+import type { Changes, MessageRange, OutboxEntry, OutboxPatch, Store, StoreTx, SynKey } from './store';
 
 /** The tables of a {@link MemoryStore}. */
 interface Tables {
@@ -110,12 +110,13 @@ export class MemoryStore implements Store {
     });
   }
 
-  updateOutbox(cmid: string, patch: Partial<Pick<OutboxEntry, 'state' | 'error'>>): Promise<OutboxEntry | undefined> {
+  updateOutbox(cmid: string, patch: OutboxPatch): Promise<OutboxEntry | undefined> {
     return this.write(async () => {
       const entry = this.tables.outbox.get(cmid);
       if (!entry) return undefined;
-      const next: OutboxEntry = { ...entry, ...patch };
+      const next: OutboxEntry = { ...entry, ...structuredClone(patch) };
       if (next.error === undefined) delete next.error;
+      if (next.upload === undefined) delete next.upload;
       this.tables.outbox.set(cmid, next);
       return structuredClone(next);
     });

@@ -44,7 +44,8 @@ export function sameMessage(a: Message | undefined, b: Message | undefined): boo
     a.convSeq === b.convSeq &&
     a.ts === b.ts &&
     a.kind === b.kind &&
-    a.text === b.text
+    a.text === b.text &&
+    JSON.stringify(a.media) === JSON.stringify(b.media)
   );
 }
 

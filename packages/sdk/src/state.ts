@@ -1,4 +1,4 @@
-import type { Conversation, Message } from '@synkey/protocol';
+import type { Conversation, Media, Message } from '@synkey/protocol';
 import { memberOf } from './model';
 import type { OutboxEntry } from './store';
 
@@ -27,6 +27,29 @@ export interface ChatMessage {
   state: MessageState;
   /** Why the last attempt failed, for a `failed` message. */
   error?: string;
+  /**
+   * The file of an image or voice message, as the server stored it (dimensions, duration, type):
+   * on others' messages, and on mine once the upload is done. Fetch it with `mediaUrl(media)`.
+   */
+  media?: Media;
+  /** My image or voice message that the server has not acknowledged yet: the local file, for preview and playback. */
+  local?: LocalMedia;
+  /** The fraction of the file uploaded (0..1) while the upload runs; absent otherwise. */
+  progress?: number;
+}
+
+/** The local file of an unsent image or voice message. */
+export interface LocalMedia {
+  file: Blob;
+  /** The type the page gave (the server detects the real one). */
+  mime: string;
+  size: number;
+  name?: string;
+  /** Image pixels as displayed (read from the file's header). */
+  width?: number;
+  height?: number;
+  /** Voice length. */
+  durationMs?: number;
 }
 
 /** The state of a stored message, from the member positions in its conversation. */
@@ -44,8 +67,8 @@ export function storedMessage(msg: Message, conv: Conversation | undefined, me: 
   return { ...msg, state: messageState(msg, conv, me) };
 }
 
-/** An outbox entry as a message. */
-export function outboxMessage(entry: OutboxEntry, me: string): ChatMessage {
+/** An outbox entry as a message; `progress` while its file uploads. */
+export function outboxMessage(entry: OutboxEntry, me: string, progress?: number): ChatMessage {
   const msg: ChatMessage = {
     cmid: entry.cmid,
     conv: entry.conv,
@@ -56,5 +79,16 @@ export function outboxMessage(entry: OutboxEntry, me: string): ChatMessage {
   };
   if (entry.text !== undefined) msg.text = entry.text;
   if (entry.error !== undefined) msg.error = entry.error;
+  const { file, upload } = entry;
+  if (file && upload) {
+    const local: LocalMedia = { file, mime: upload.mime, size: upload.size };
+    if (upload.name !== undefined) local.name = upload.name;
+    if (upload.width !== undefined) local.width = upload.width;
+    if (upload.height !== undefined) local.height = upload.height;
+    if (upload.durationMs !== undefined) local.durationMs = upload.durationMs;
+    msg.local = local;
+  }
+  if (upload?.media) msg.media = upload.media;
+  if (progress !== undefined) msg.progress = progress;
   return msg;
 }

@@ -1,4 +1,4 @@
-import type { Conversation, Message, SyncEvent } from '@synkey/protocol';
+import type { Conversation, Media, Message, SyncEvent } from '@synkey/protocol';
 
 /** The client's position in its user's timeline; `(0, 0)` before the first sync. */
 export interface SynKey {
@@ -9,19 +9,55 @@ export interface SynKey {
 /** `sending` while the outbox tries; `failed` once it gave up, until `retry` or `remove`. */
 export type OutboxState = 'sending' | 'failed';
 
+/**
+ * The file of an image or voice message in the outbox: what is known about it locally and how far
+ * its upload got. Everything here survives a reload, so an upload resumes where it stopped.
+ */
+export interface UploadState {
+  /** The file's type as the page gave it (the server detects the real one). */
+  mime: string;
+  /** Bytes. */
+  size: number;
+  /** A file name to show; never a path. */
+  name?: string;
+  /** Image pixels, read from the file's header (EXIF orientation applied). */
+  width?: number;
+  height?: number;
+  /** Voice length, as the recorder measured it. */
+  durationMs?: number;
+  /** Hex SHA-256 of an image, once computed: the server skips files it already holds. */
+  sha256?: string;
+  /** The upload's id: the server's for an image, the client's own for a voice note. */
+  id?: string;
+  /** The chunk size of an image upload, as the server set it. */
+  chunkSize?: number;
+  /** The parts of a voice note the server acknowledged. */
+  acked?: number[];
+  /** The server's record of the stored file: once set, the message's SEND can go. */
+  media?: Media;
+}
+
 /** A message written locally that the server has not acknowledged yet. */
 export interface OutboxEntry {
   /** The clientMsgId: the same on every attempt, so the server stores the message once. */
   cmid: string;
   conv: number;
   kind: number;
+  /** The text; the caption of an image. */
   text?: string;
   /** Local time of `send()`, in ms. */
   createdAt: number;
   state: OutboxState;
   /** Why the last attempt failed. */
   error?: string;
+  /** The image or voice file, kept until the server acknowledged the message. */
+  file?: Blob;
+  /** The file's facts and upload progress; present exactly when `file` is. */
+  upload?: UploadState;
 }
+
+/** The fields of an {@link OutboxEntry} that {@link Store.updateOutbox} may change. */
+export type OutboxPatch = Partial<Pick<OutboxEntry, 'state' | 'error' | 'upload'>>;
 
 /** What a write changed, so the engine can tell its listeners. */
 export interface Changes {
@@ -92,13 +128,16 @@ export interface Store {
   /** A page of stored messages of `conv`, ascending by convSeq. */
   messages(conv: number, range: MessageRange): Promise<Message[]>;
 
-  /** All outbox entries, oldest first. */
+  /** All outbox entries, oldest first, with their files. */
   outbox(): Promise<OutboxEntry[]>;
   outboxEntry(cmid: string): Promise<OutboxEntry | undefined>;
   putOutbox(entry: OutboxEntry): Promise<void>;
-  /** Updates an entry that still exists; resolves the updated entry, or undefined if it is gone. */
-  updateOutbox(cmid: string, patch: Partial<Pick<OutboxEntry, 'state' | 'error'>>): Promise<OutboxEntry | undefined>;
-  /** Deletes an entry; resolves whether it existed. */
+  /**
+   * Updates an entry that still exists (its file stays as it is); resolves the updated entry, with
+   * its file, or undefined if it is gone.
+   */
+  updateOutbox(cmid: string, patch: OutboxPatch): Promise<OutboxEntry | undefined>;
+  /** Deletes an entry and its file; resolves whether it existed. */
   removeOutbox(cmid: string): Promise<boolean>;
 
   close(): Promise<void>;

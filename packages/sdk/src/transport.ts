@@ -11,6 +11,7 @@ export const replyOp = {
   [Op.CONV_CREATE]: Op.CONV,
   [Op.CONV_LIST]: Op.CONV_LIST_REPLY,
   [Op.HISTORY]: Op.HISTORY_REPLY,
+  [Op.VOICE_PART]: Op.PART_ACK,
 } as const;
 
 /** An op the client sends as a request and the server answers with the same seq. */

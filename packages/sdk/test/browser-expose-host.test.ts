@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { mintToken } from '@synkey/server';
-import * as Comlink from 'comlink';
 import type { ClientEvent } from '../src/browser/api';
 import type { Session } from '../src/browser/engine-host';
 import { workerApi } from '../src/browser/expose-host';
+import { releaseProxy } from '../src/browser/rpc';
 import { FakeLocks } from './browser-locks';
 import { configFor, lendWebSocket, Tabs } from './browser-tabs';
 import { sleep, waitFor } from './helpers';
@@ -25,12 +25,12 @@ afterEach(async () => {
   await cleanup();
 });
 
-/** Page callbacks as Comlink hands them to the worker: functions with a releaseProxy method. */
+/** Page callbacks as the RPC hands them to the worker: functions with a releaseProxy method. */
 function pageCallbacks(user: string) {
   const released = { getToken: 0, onEvent: 0 };
   const events: ClientEvent[] = [];
   const getToken = Object.assign(async () => mintToken(SECRET, user), {
-    [Comlink.releaseProxy]: () => {
+    [releaseProxy]: () => {
       released.getToken++;
     },
   });
@@ -39,7 +39,7 @@ function pageCallbacks(user: string) {
       events.push(event);
     },
     {
-      [Comlink.releaseProxy]: () => {
+      [releaseProxy]: () => {
         released.onEvent++;
       },
     },
@@ -61,7 +61,7 @@ function lendNavigatorLocks(locks: FakeLocks): () => void {
   };
 }
 
-describe('workerApi (the Comlink surface of the engine host)', () => {
+describe('workerApi (the RPC surface of the engine host)', () => {
   it('ping answers pong', () => {
     assert.equal(workerApi(tabs.host()).ping(), 'pong');
   });

@@ -8,6 +8,7 @@ import { MemoryStore } from '../src/memory-store';
 import { observed } from './browser-channels';
 import { configFor, messagesWithCmid, recording, type Tabs, tabsPerTest, within } from './browser-tabs';
 import { sleep, waitFor } from './helpers';
+import { noisePng, voiceNote } from './media-fixtures';
 import { freshServer } from './server-harness';
 
 const tabs = tabsPerTest();
@@ -75,6 +76,27 @@ describe('SharedEngine across tabs (Web Locks + BroadcastChannel, real engine an
     await sleep(150);
     assert.equal(storedWithCmid(server, 'alice', conv.id, 'cmid-follow-1').length, 1);
     assert.equal(server.connections('alice'), 1);
+  });
+
+  it('an image and a voice note from the follower tab go through the owner’s engine; both tabs can fetch their files', async () => {
+    const server = await freshServer();
+    const { a, b, conv, hooksA } = await twoTabs(server);
+    const png = await noisePng(64, 48);
+    assert.equal(await b.sendImage(conv.id, png, { caption: 'from the follower' }, 'cmid-img-1'), 'cmid-img-1');
+    const note = voiceNote(2_000);
+    assert.equal(await b.sendVoice(conv.id, note, 1_500, 'cmid-voice-1'), 'cmid-voice-1');
+    await waitFor(() => storedWithCmid(server, 'alice', conv.id, 'cmid-voice-1').length === 1, 10_000, 'stored');
+    const [image] = storedWithCmid(server, 'alice', conv.id, 'cmid-img-1');
+    assert.deepEqual([image?.text, image?.media?.width, image?.media?.height], ['from the follower', 64, 48]);
+    const [voice] = storedWithCmid(server, 'alice', conv.id, 'cmid-voice-1');
+    assert.equal(voice?.media?.durationMs, 1_500);
+    assert.ok(
+      messagesWithCmid(hooksA.events, 'cmid-img-1').some((m) => m.local?.width === 64),
+      'a local preview',
+    );
+    const fromFollower = await b.mediaFile(voice?.media?.id as string);
+    assert.deepEqual(new Uint8Array(await fromFollower.arrayBuffer()), new Uint8Array(await note.arrayBuffer()));
+    assert.match((await a.mediaFile(image?.media?.id as string, 'thumb')).type, /^image\//);
   });
 
   it('closing the owner hands the engine to the other tab: one connection again, info().owner true there', async () => {

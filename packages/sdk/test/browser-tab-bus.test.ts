@@ -30,6 +30,15 @@ function ownerCalls(overrides: Partial<EngineCalls> = {}): EngineCalls & { seen:
       seen.push([conv, content, cmid]);
       return `${cmid ?? 'new'}@${conv}:${content.text}`;
     },
+    sendImage: async (conv, file, options, cmid) => {
+      seen.push([conv, await file.text(), options, cmid]);
+      return `${cmid ?? 'new'}@${conv}:image`;
+    },
+    sendVoice: async (conv, audio, durationMs, cmid) => {
+      seen.push([conv, audio.type, durationMs, cmid]);
+      return `${cmid ?? 'new'}@${conv}:voice`;
+    },
+    mediaFile: async (id) => new Blob([`file ${id}`]),
     retry: async () => undefined,
     remove: async () => undefined,
     markRead: async () => undefined,
@@ -67,6 +76,23 @@ describe('tab bus', () => {
     assert.equal(await client.call('send', [7, { text: 'hi' }, 'cmid-1']), 'cmid-1@7:hi');
     assert.deepEqual(await client.call('info', []), info);
     assert.deepEqual(calls.seen, [[7, { text: 'hi' }, 'cmid-1']]);
+    client.close();
+  });
+
+  it("a follower's image, voice note and media download cross the channel as Blobs", async () => {
+    const calls = ownerCalls();
+    new BusServer(space.open(), calls);
+    const client = follower();
+    const image = new Blob(['png bytes'], { type: 'image/png' });
+    assert.equal(await client.call('sendImage', [7, image, { caption: 'look' }, 'c-1']), 'c-1@7:image');
+    const voice = new Blob(['opus'], { type: 'audio/webm' });
+    assert.equal(await client.call('sendVoice', [7, voice, 1500, 'c-2']), 'c-2@7:voice');
+    const file = await client.call('mediaFile', ['m1', 'thumb']);
+    assert.equal(await file.text(), 'file m1');
+    assert.deepEqual(calls.seen, [
+      [7, 'png bytes', { caption: 'look' }, 'c-1'],
+      [7, 'audio/webm', 1500, 'c-2'],
+    ]);
     client.close();
   });
 

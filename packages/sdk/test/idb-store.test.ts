@@ -16,6 +16,8 @@ import { directConv, msg, outboxEntry } from './fixtures';
 const me = 'alice';
 const start = { epoch: 0, seq: 0 };
 const NAME = 'synkey:test:alice';
+/** A schema version after the current one, for steps the tests add. */
+const NEXT = schemaVersion() + 1;
 
 /** Every store a test opened; closed after it. */
 const opened: Store[] = [];
@@ -172,15 +174,15 @@ describe('IdbStore: durability and atomicity', () => {
 });
 
 describe('IdbStore: schema and upgrades', () => {
-  /** A v2 step that moves data: every stored text gets a prefix. */
+  /** A step after the current schema that moves data: every stored text gets a prefix. */
   function textPrefixStep(ran: number[]): Migration {
     return {
-      version: 2,
+      version: NEXT,
       async apply(_db, tx) {
-        ran.push(2);
+        ran.push(NEXT);
         let cursor = await tx.objectStore('messages').openCursor();
         while (cursor) {
-          await cursor.update({ ...cursor.value, text: `v2:${cursor.value.text}` });
+          await cursor.update({ ...cursor.value, text: `next:${cursor.value.text}` });
           cursor = await cursor.continue();
         }
       },
@@ -204,7 +206,7 @@ describe('IdbStore: schema and upgrades', () => {
   it('a new database gets every store and index of the schema', async () => {
     const db = await openDatabase(freshIdb(), NAME, { timeoutMs: 1000 });
     assert.equal(db.version, schemaVersion());
-    assert.deepEqual([...db.objectStoreNames].sort(), ['conversations', 'messages', 'meta', 'outbox']);
+    assert.deepEqual([...db.objectStoreNames].sort(), ['conversations', 'files', 'messages', 'meta', 'outbox']);
     const tx = db.transaction(['messages', 'outbox']);
     assert.deepEqual([...tx.objectStore('messages').indexNames].sort(), ['by-cmid', 'by-conv-seq']);
     assert.deepEqual([...tx.objectStore('outbox').indexNames], ['by-created']);
@@ -217,10 +219,26 @@ describe('IdbStore: schema and upgrades', () => {
     const ran: number[] = [];
     (await openDatabase(factory, NAME, { timeoutMs: 1000, migrations: spied(ran) })).close();
     (await openDatabase(factory, NAME, { timeoutMs: 1000, migrations: spied(ran) })).close();
-    assert.deepEqual(ran, [1]);
+    assert.deepEqual(
+      ran,
+      MIGRATIONS.map((m) => m.version),
+    );
   });
 
-  it('upgrading a v1 database to v2 runs only the new step and keeps (and moves) the data', async () => {
+  it('upgrading a v1 database to v2 keeps its outbox and adds the store of outbox files', async () => {
+    const factory = freshIdb();
+    const v1 = await openDatabase(factory, NAME, { timeoutMs: 1000, migrations: MIGRATIONS.slice(0, 1) });
+    await v1.put('outbox', outboxEntry('c1'));
+    v1.close();
+    const store = await openIdb(factory);
+    assert.deepEqual(await store.outbox(), [outboxEntry('c1')]);
+    const file = new Blob(['jpeg bytes'], { type: 'image/jpeg' });
+    await store.putOutbox({ ...outboxEntry('c2'), kind: 2, file, upload: { mime: 'image/jpeg', size: file.size } });
+    const stored = await store.outboxEntry('c2');
+    assert.equal(await stored?.file?.text(), 'jpeg bytes');
+  });
+
+  it('upgrading to a new version runs only the new step and keeps (and moves) the data', async () => {
     const factory = freshIdb();
     const v1 = await openIdb(factory);
     await v1.apply([{ conv: directConv(1, me, 'bob') }, { msg: msg(1, 1, 'bob') }], me);
@@ -229,9 +247,9 @@ describe('IdbStore: schema and upgrades', () => {
 
     const ran: number[] = [];
     const db = await openDatabase(factory, NAME, { timeoutMs: 1000, migrations: spied(ran, [textPrefixStep(ran)]) });
-    assert.deepEqual(ran, [2]);
-    assert.equal(db.version, 2);
-    assert.equal((await db.get('messages', 1001))?.text, 'v2:m1');
+    assert.deepEqual(ran, [NEXT]);
+    assert.equal(db.version, NEXT);
+    assert.equal((await db.get('messages', 1001))?.text, 'next:m1');
     assert.equal((await db.get('conversations', 1))?.id, 1);
     assert.deepEqual(await db.get('outbox', 'c1'), outboxEntry('c1'));
     db.close();
@@ -244,7 +262,7 @@ describe('IdbStore: schema and upgrades', () => {
     await v1.close();
 
     const failing: Migration = {
-      version: 2,
+      version: NEXT,
       apply() {
         throw new Error('bad step');
       },
@@ -291,7 +309,7 @@ describe('IdbStore: opening', () => {
     let versionchanges = 0;
     oldTab.addEventListener('versionchange', () => versionchanges++);
     const upgradeRan: number[] = [];
-    const v2: Migration = { version: 2, apply: () => void upgradeRan.push(2) };
+    const v2: Migration = { version: NEXT, apply: () => void upgradeRan.push(NEXT) };
     const began = Date.now();
     await rejectsWith(
       openDatabase(factory, NAME, { timeoutMs: 40, migrations: [...MIGRATIONS, v2] }),
@@ -308,7 +326,7 @@ describe('IdbStore: opening', () => {
       deletion.onsuccess = () => resolve();
       deletion.onerror = () => reject(deletion.error);
     });
-    assert.deepEqual(upgradeRan, [2]);
+    assert.deepEqual(upgradeRan, [NEXT]);
   });
 
   it('an open() that throws SecurityError rejects with STORE_UNAVAILABLE', async () => {
@@ -330,7 +348,7 @@ describe('IdbStore: other tabs and lost connections', () => {
 
     const newerTab = await openDatabase(factory, NAME, {
       timeoutMs: 200,
-      migrations: [...MIGRATIONS, { version: 2, apply() {} }],
+      migrations: [...MIGRATIONS, { version: NEXT, apply() {} }],
     });
     newerTab.close();
 

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type BodyOf, ErrorCode, type Message, type Op, ProtocolError } from '@synkey/protocol';
+import { type BodyOf, ErrorCode, type Media, type Message, MsgKind, type Op, ProtocolError } from '@synkey/protocol';
 import { sendPolicy } from '../src/backoff';
 import { linkDown, ServerError } from '../src/errors';
 import { uuidv7Generator } from '../src/ids';
+import type { Transfer, TransferHooks } from '../src/media/transfer';
 import { MemoryStore } from '../src/memory-store';
-import { Outbox } from '../src/outbox';
+import { Outbox, type OutboxDeps } from '../src/outbox';
 import type { OutboxEntry } from '../src/store';
 import { directConv } from './fixtures';
 import { asRequester, sleep, waitFor } from './helpers';
@@ -99,7 +100,17 @@ const fastPolicy = {
 };
 const pipelined = { ...fastPolicy, window: 32 };
 
-async function harness(server: SendServer, policy = fastPolicy, store = new MemoryStore()) {
+/** A transfer for tests without files: any upload fails. */
+const noTransfer: Transfer = async () => {
+  throw new ProtocolError(ErrorCode.Invalid, 'no uploads in this test');
+};
+
+async function harness(
+  server: SendServer,
+  policy = fastPolicy,
+  store = new MemoryStore(),
+  deps: Partial<Pick<OutboxDeps, 'transfer' | 'cancelTransfer'>> = {},
+) {
   for (const id of [1, 2]) await store.apply([{ conv: directConv(id, me, 'bob') }], me);
   const changes: { conv: number; states: string[]; removed: string[] }[] = [];
   const errors: Error[] = [];
@@ -125,6 +136,8 @@ async function harness(server: SendServer, policy = fastPolicy, store = new Memo
     },
     onChange: (conv, entries, removed) => changes.push({ conv, states: entries.map((e) => e.state), removed }),
     onError: (e) => errors.push(e),
+    transfer: noTransfer,
+    ...deps,
   });
   await outbox.load();
   const drained = async () => (await store.outbox()).length === 0;
@@ -361,6 +374,206 @@ describe('Outbox', () => {
       (e: ProtocolError) => e.code === ErrorCode.Invalid,
     );
     assert.deepEqual(await store.outbox(), []);
+    outbox.close();
+  });
+});
+
+/** Uploads the test finishes by hand: each transfer waits until the test completes or fails it. */
+class HeldUploads {
+  readonly started: OutboxEntry[] = [];
+  private readonly jobs = new Map<string, { hooks: TransferHooks; done(m: Media): void; fail(e: Error): void }>();
+
+  transfer: Transfer = (entry, hooks) =>
+    new Promise((resolve, reject) => {
+      this.started.push(entry);
+      this.jobs.set(entry.cmid, { hooks, done: resolve, fail: reject });
+      hooks.signal.addEventListener('abort', () => reject(hooks.signal.reason));
+    });
+
+  job(cmid: string) {
+    const job = this.jobs.get(cmid);
+    assert.ok(job, `an upload of ${cmid} runs`);
+    return job;
+  }
+}
+
+const stored = (id: string): Media => ({ id, mime: 'image/png', size: 3, width: 1, height: 1 });
+const image = (text?: string) => ({
+  kind: MsgKind.Image,
+  file: new Blob(['png'], { type: 'image/png' }),
+  upload: { mime: 'image/png', size: 3 },
+  ...(text === undefined ? {} : { text }),
+});
+
+describe('Outbox with images and voice notes', () => {
+  it('a text sent after an image waits for the image, which is sent once uploaded; earlier texts and other conversations go at once', async () => {
+    const server = new SendServer();
+    const uploads = new HeldUploads();
+    const { outbox, store, drained } = await harness(server, pipelined, undefined, { transfer: uploads.transfer });
+    outbox.setReady(true);
+    await outbox.send(1, { text: 'before' });
+    const photo = await outbox.sendMedia(1, image('photo'));
+    const after = await outbox.send(1, { text: 'after' });
+    await outbox.send(2, { text: 'elsewhere' });
+    assert.equal((await store.outboxEntry(photo))?.file?.size, 3, 'the file is stored with the entry');
+    await waitFor(() => server.texts(1).length === 1 && server.texts(2).length === 1 && uploads.started.length === 1);
+    assert.deepEqual(server.texts(1), ['before']);
+    assert.equal(server.attempts.get(after), undefined, 'the text behind the uploading image was not sent');
+    assert.equal(await (await store.outboxEntry(after))?.state, 'sending');
+
+    uploads.job(photo).done(stored('m1'));
+    await waitFor(drained);
+    assert.deepEqual(server.texts(1), ['before', 'photo', 'after']);
+    const send = server.stored.find((b) => b.cmid === photo);
+    assert.equal(send?.kind, MsgKind.Image);
+    assert.equal(send?.media, 'm1');
+    outbox.close();
+  });
+
+  it('reports upload progress at most every 100 ms, the latest value last, and none once the upload is done', async () => {
+    const server = new SendServer();
+    const uploads = new HeldUploads();
+    const { outbox, changes, drained } = await harness(server, fastPolicy, undefined, { transfer: uploads.transfer });
+    outbox.setReady(true);
+    const photo = await outbox.sendMedia(1, image());
+    await waitFor(() => uploads.started.length === 1);
+    const { hooks } = uploads.job(photo);
+    const before = changes.length;
+    for (let i = 1; i <= 10; i++) hooks.progress(i / 10);
+    assert.equal(changes.length, before + 1, 'the first report goes out at once, the others wait');
+    assert.equal(outbox.progress(photo), 1);
+    await waitFor(() => changes.length === before + 2, 2000, 'the trailing report');
+    await sleep(150);
+    assert.equal(changes.length, before + 2, 'ten reports in a burst make two changes');
+    uploads.job(photo).done(stored('m2'));
+    await waitFor(drained);
+    assert.equal(outbox.progress(photo), undefined);
+    outbox.close();
+  });
+
+  it('remove() cancels an image whose file is uploading: the upload stops, the server drops it, and the text behind goes', async () => {
+    const server = new SendServer();
+    const uploads = new HeldUploads();
+    const cancelled: (string | undefined)[] = [];
+    const { outbox, store, changes, drained } = await harness(server, fastPolicy, undefined, {
+      transfer: uploads.transfer,
+      cancelTransfer: (entry) => cancelled.push(entry.upload?.id),
+    });
+    outbox.setReady(true);
+    const photo = await outbox.sendMedia(1, image('photo'));
+    await outbox.send(1, { text: 'after' });
+    await waitFor(() => uploads.started.length === 1);
+    const { hooks } = uploads.job(photo);
+    await hooks.save({ mime: 'image/png', size: 3, id: 'upload-7' });
+    await outbox.remove(photo);
+    assert.equal(hooks.signal.aborted, true);
+    assert.deepEqual(cancelled, ['upload-7']);
+    assert.equal(await store.outboxEntry(photo), undefined);
+    assert.ok(changes.some((c) => c.removed.includes(photo)));
+    await waitFor(drained);
+    assert.deepEqual(server.texts(1), ['after']);
+    outbox.close();
+  });
+
+  it('remove() refuses an image whose upload is done, since its SEND may have gone', async () => {
+    const server = new SendServer();
+    let release!: () => void;
+    server.gate = new Promise((resolve) => {
+      release = resolve;
+    });
+    const uploads = new HeldUploads();
+    const { outbox, drained } = await harness(server, fastPolicy, undefined, { transfer: uploads.transfer });
+    outbox.setReady(true);
+    const photo = await outbox.sendMedia(1, image());
+    await waitFor(() => uploads.started.length === 1);
+    uploads.job(photo).done(stored('m3'));
+    await waitFor(() => server.attempts.has(photo));
+    await assert.rejects(outbox.remove(photo), (e) => e instanceof ProtocolError && e.code === ErrorCode.Invalid);
+    release();
+    await waitFor(drained);
+    outbox.close();
+  });
+
+  it('a file the server refuses for good fails only its message; the text behind it is sent', async () => {
+    const server = new SendServer();
+    const uploads = new HeldUploads();
+    const { outbox, store, drained, stateOf } = await harness(server, fastPolicy, undefined, {
+      transfer: uploads.transfer,
+    });
+    outbox.setReady(true);
+    const photo = await outbox.sendMedia(1, image('photo'));
+    await outbox.send(1, { text: 'after' });
+    await waitFor(() => uploads.started.length === 1);
+    uploads.job(photo).fail(new ServerError({ code: ErrorCode.UnsupportedMedia, message: 'not an image' }));
+    await waitFor(async () => (await stateOf(photo)) === 'failed');
+    await waitFor(async () => (await store.outbox()).length === 1);
+    assert.deepEqual(server.texts(1), ['after']);
+    assert.match((await store.outboxEntry(photo))?.error ?? '', /UNSUPPORTED_MEDIA/);
+    await outbox.remove(photo);
+    assert.equal(await drained(), true);
+    outbox.close();
+  });
+
+  it('an upload that gives up fails its message and those behind it; retry resumes it from its saved state, same cmid', async () => {
+    const server = new SendServer();
+    const uploads = new HeldUploads();
+    const { outbox, stateOf, drained } = await harness(server, fastPolicy, undefined, { transfer: uploads.transfer });
+    outbox.setReady(true);
+    const photo = await outbox.sendMedia(1, image('photo'));
+    const after = await outbox.send(1, { text: 'after' });
+    await waitFor(() => uploads.started.length === 1);
+    await uploads.job(photo).hooks.save({ mime: 'image/png', size: 3, sha256: 'ab', id: 'upload-1', chunkSize: 2 });
+    uploads.job(photo).fail(linkDown('the network is gone'));
+    await waitFor(async () => (await stateOf(photo)) === 'failed' && (await stateOf(after)) === 'failed');
+    assert.deepEqual(server.stored, []);
+
+    await outbox.retry(photo);
+    await waitFor(() => uploads.started.length === 2);
+    const resumed = uploads.started[1];
+    assert.equal(resumed?.cmid, photo);
+    assert.equal(resumed?.upload?.id, 'upload-1', 'the retry continues the same upload');
+    assert.equal(await resumed?.file?.text(), 'png');
+    uploads.job(photo).done(stored('m4'));
+    await waitFor(async () => (await stateOf(photo)) === 'sent');
+    await outbox.retry(after);
+    await waitFor(drained);
+    assert.deepEqual(server.texts(1), ['photo', 'after']);
+    outbox.close();
+  });
+
+  it('an upload that keeps going past the send budget does not fail its message or the ones behind it', async () => {
+    const server = new SendServer();
+    const uploads = new HeldUploads();
+    const policy = { ...fastPolicy, budgetMs: 100 };
+    const { outbox, stateOf, drained } = await harness(server, policy, undefined, { transfer: uploads.transfer });
+    outbox.setReady(true);
+    const photo = await outbox.sendMedia(1, image('photo'));
+    const after = await outbox.send(1, { text: 'after' });
+    await waitFor(() => uploads.started.length === 1);
+    await sleep(250);
+    assert.equal(await stateOf(photo), 'sending');
+    assert.equal(await stateOf(after), 'sending');
+    uploads.job(photo).done(stored('m5'));
+    await waitFor(drained);
+    assert.deepEqual(server.texts(1), ['photo', 'after']);
+    outbox.close();
+  });
+
+  it('on start, an image left sending resumes its upload with the file and the state saved in the store', async () => {
+    const store = new MemoryStore();
+    const file = new Blob(['png'], { type: 'image/png' });
+    const upload = { mime: 'image/png', size: 3, sha256: 'cd', id: 'upload-9', chunkSize: 2 };
+    await store.putOutbox({ cmid: 'c-9', conv: 1, kind: MsgKind.Image, createdAt: 1, state: 'sending', file, upload });
+    const server = new SendServer();
+    const uploads = new HeldUploads();
+    const { outbox, drained } = await harness(server, fastPolicy, store, { transfer: uploads.transfer });
+    outbox.setReady(true);
+    await waitFor(() => uploads.started.length === 1);
+    assert.deepEqual(uploads.started[0]?.upload, upload);
+    assert.equal(await uploads.started[0]?.file?.text(), 'png');
+    uploads.job('c-9').done(stored('m6'));
+    await waitFor(drained);
+    assert.equal(server.stored[0]?.media, 'm6');
     outbox.close();
   });
 });

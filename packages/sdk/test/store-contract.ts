@@ -289,6 +289,48 @@ export function storeContract(kind: string, make: () => Promise<Store>): void {
         assert.equal(await store.outboxEntry('c1'), undefined);
       });
 
+      it('keeps the file of an image entry with it; updateOutbox changes the upload state and keeps the file', async () => {
+        const store = await seeded();
+        const file = new Blob([new Uint8Array([1, 2, 3, 4])], { type: 'image/png' });
+        const entry = {
+          ...outboxEntry('c1'),
+          kind: 2,
+          file,
+          upload: { mime: 'image/png', size: 4, width: 2, height: 1 },
+        };
+        await store.putOutbox(entry);
+        const [listed] = await store.outbox();
+        assert.ok(listed?.file);
+        assert.deepEqual(new Uint8Array(await listed.file.arrayBuffer()), new Uint8Array([1, 2, 3, 4]));
+        assert.deepEqual(listed?.upload, entry.upload);
+
+        const upload = { ...entry.upload, id: 'up-1', chunkSize: 2, acked: [0] };
+        const updated = await store.updateOutbox('c1', { upload });
+        assert.deepEqual(updated?.upload, upload);
+        assert.equal(await updated?.file?.text(), await file.text());
+        const again = await store.outboxEntry('c1');
+        assert.deepEqual(again?.upload, upload);
+        assert.equal(again?.file?.type, 'image/png');
+        assert.equal(again?.file?.size, 4);
+
+        await store.apply([{ msg: msg(1, 1, me, { cmid: 'c1', kind: 2 }) }], me);
+        assert.equal(await store.outboxEntry('c1'), undefined, 'the stored message took the entry and its file away');
+      });
+
+      it('removeOutbox drops an entry with its file; a text entry has no file', async () => {
+        const store = await fresh();
+        const file = new Blob(['voice'], { type: 'audio/webm' });
+        await store.putOutbox({ ...outboxEntry('c1'), kind: 3, file, upload: { mime: 'audio/webm', size: 5 } });
+        await store.putOutbox(outboxEntry('c2'));
+        assert.equal((await store.outboxEntry('c2'))?.file, undefined);
+        assert.equal(await store.removeOutbox('c1'), true);
+        assert.equal(await store.outboxEntry('c1'), undefined);
+        assert.deepEqual(
+          (await store.outbox()).map((e) => e.cmid),
+          ['c2'],
+        );
+      });
+
       it('updateOutbox never resurrects an entry that left the outbox', async () => {
         const store = await seeded();
         await store.putOutbox(outboxEntry('c1'));

@@ -10,6 +10,7 @@ import {
   ProtocolError,
 } from '@synkey/protocol';
 import { type Identity, verifyToken } from './auth';
+import type { VoiceNotes } from './media/voice';
 import type { Notifier } from './notifier';
 import { TokenBucket } from './rate-limit';
 import type { ChatStore } from './store/types';
@@ -31,6 +32,10 @@ export interface DispatcherDeps {
   maxFrame: number;
   rateLimit: { perSecond: number; burst: number };
   log: (msg: string, err?: unknown) => void;
+  /** Voice notes (VOICE_PART); without them VOICE_PART is UNKNOWN_OP. */
+  voice?: VoiceNotes;
+  /** Throws to refuse an authenticated user's link (dev mode's offline switch). */
+  admit?: (user: string) => void;
 }
 
 /** A reply to send now, one to send when a POLL completes, or nothing (PONG). */
@@ -71,6 +76,7 @@ export class Dispatcher {
       throw new ProtocolError(ErrorCode.BadBody, 'AUTH.device must be 1..64 characters');
     }
     const id: Identity = await verifyToken(this.deps.secret, req.token);
+    this.deps.admit?.(id.user);
     const { store } = this.deps;
     const key = `${id.user}\u0000${req.device}\u0000${id.name ?? ''}`;
     if (!this.knownDevices.has(key)) {
@@ -161,10 +167,13 @@ export class Dispatcher {
         const after = req.epoch === epoch ? req.seq : -1;
         return notifier.waitFor(s.user, after, waitMs, signal).then((seq) => frame(Op.NOTIFY, f.seq, { epoch, seq }));
       }
+      case Op.VOICE_PART: {
+        if (!this.deps.voice) break;
+        return frame(Op.PART_ACK, f.seq, this.deps.voice.part(s.user, decodeBody(Op.VOICE_PART, f.body)));
+      }
       case Op.AUTH:
         throw new ProtocolError(ErrorCode.Invalid, 'already authenticated');
-      default:
-        throw new ProtocolError(ErrorCode.UnknownOp, `unknown or server-bound op ${opName(f.op)}`);
     }
+    throw new ProtocolError(ErrorCode.UnknownOp, `unknown or server-bound op ${opName(f.op)}`);
   }
 }

@@ -1,12 +1,18 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { ErrorCode, type FrameLimits, Limits, ProtocolError } from '@synkey/protocol';
 import { WebSocketServer } from 'ws';
 import { mintToken, secretKey } from './auth';
+import { OfflineUsers, offlineRoute } from './dev-offline';
 import { Dispatcher } from './dispatcher';
 import { handleShortLink } from './http-link';
+import { MEDIA_DEFAULTS, type MediaOptions } from './media/options';
+import { type MediaService, startMedia } from './media/service';
 import { Notifier } from './notifier';
 import { openStore } from './store/sqlite-store';
 import type { ChatStore } from './store/types';
@@ -24,7 +30,8 @@ export interface ServerOptions {
   secret?: string;
   /**
    * Dev mode: enables `GET /dev/token?user=NAME` (mints a token), `GET /dev/connections?user=NAME`
-   * (open long links) and `POST /dev/kick?user=NAME` (closes them).
+   * (open long links), `POST /dev/kick?user=NAME` (closes them) and `POST /dev/offline?user=NAME&on=1|0`
+   * (closes them and refuses the user's links until `on=0`).
    */
   dev: boolean;
   /** Server PING interval; links silent for 2.5× this are closed. Default 25 s. */
@@ -40,7 +47,14 @@ export interface ServerOptions {
   tls?: { cert: string | Buffer; key: string | Buffer; port?: number };
   /** Plain ws:// long links are told to reconnect over wss:// (ERROR TLS_REQUIRED). */
   requireTls: boolean;
-  /** Extra request handler (static files, media); returns true when it answered. */
+  /**
+   * Directory of media files. Default: `media` beside the database file; for ':memory:' a temp directory
+   * deleted on close.
+   */
+  mediaDir?: string;
+  /** Media settings (stale-upload age, sweep interval, rate limit, per-user quotas…), see {@link MediaOptions}. */
+  media?: Partial<Omit<MediaOptions, 'dir' | 'quota'>> & { quota?: Partial<MediaOptions['quota']> };
+  /** Extra request handler (static files); returns true when it answered. */
   extraRoutes?: (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
   /** Error log. Default console.error. */
   log: (msg: string, err?: unknown) => void;
@@ -57,6 +71,8 @@ export interface RunningServer {
   tlsWsUrl?: string;
   secret: string;
   store: ChatStore;
+  /** The directory media files are stored in. */
+  mediaDir: string;
   /** Open, authenticated long links (of one user, or all). */
   connections(user?: string): number;
   /** Closes a user's long links; returns how many. */
@@ -90,8 +106,9 @@ function listen(server: Server, port: number, host: string): Promise<number> {
 
 function cors(res: ServerResponse): void {
   res.setHeader('access-control-allow-origin', '*');
-  res.setHeader('access-control-allow-methods', 'GET, POST, OPTIONS');
-  res.setHeader('access-control-allow-headers', 'content-type');
+  res.setHeader('access-control-allow-methods', 'GET, HEAD, POST, PUT, DELETE, OPTIONS');
+  res.setHeader('access-control-allow-headers', 'authorization, content-type, range, if-none-match, if-range');
+  res.setHeader('access-control-expose-headers', 'etag, content-range, content-length, accept-ranges, retry-after');
   res.setHeader('access-control-max-age', '86400');
 }
 
@@ -119,7 +136,32 @@ export async function startServer(options: Partial<ServerOptions> = {}): Promise
   }
   const limits: FrameLimits = { maxFrame: opts.maxFrame, maxFrames: 256 };
   const notifier = new Notifier((user) => store.maxSeq(user));
+  const offline = opts.dev ? new OfflineUsers() : undefined;
+  const memoryDb = opts.dbPath === ':memory:' || opts.dbPath === '';
+  const tempMediaDir = opts.mediaDir || !memoryDb ? undefined : mkdtempSync(join(tmpdir(), 'synkey-media-'));
+  const dropTempMedia = () => tempMediaDir && rmSync(tempMediaDir, { recursive: true, force: true });
+  const mediaDir = opts.mediaDir ?? tempMediaDir ?? join(dirname(opts.dbPath), 'media');
+  let media: MediaService;
+  try {
+    media = await startMedia(
+      store,
+      {
+        ...MEDIA_DEFAULTS,
+        ...opts.media,
+        quota: { ...MEDIA_DEFAULTS.quota, ...opts.media?.quota },
+        dir: mediaDir,
+      },
+      secretKey(secret),
+      opts.log,
+      offline ? (user) => offline.admit(user) : undefined,
+    );
+  } catch (e) {
+    store.close();
+    dropTempMedia();
+    throw e;
+  }
   const dispatcher = new Dispatcher({
+    ...(offline ? { admit: (user: string) => offline.admit(user) } : {}),
     store,
     notifier,
     secret: secretKey(secret),
@@ -127,6 +169,7 @@ export async function startServer(options: Partial<ServerOptions> = {}): Promise
     maxFrame: opts.maxFrame,
     rateLimit: opts.rateLimit,
     log: opts.log,
+    voice: media.voice,
   });
   const links = new Map<string, Set<WsLink>>();
   const allLinks = new Set<WsLink>();
@@ -202,6 +245,8 @@ export async function startServer(options: Partial<ServerOptions> = {}): Promise
       json(res, 200, { kicked: kick(url.searchParams.get('user') ?? '') });
       return;
     }
+    if (offline && offlineRoute(offline, kick)(req, res)) return;
+    if (await media.routes(req, res)) return;
     if (opts.extraRoutes && (await opts.extraRoutes(req, res))) return;
     json(res, 404, { error: ErrorCode.NotFound, message: 'not found' });
   }
@@ -247,7 +292,9 @@ export async function startServer(options: Partial<ServerOptions> = {}): Promise
     }
   } catch (e) {
     for (const s of servers) s.close();
+    await media.close();
     store.close();
+    dropTempMedia();
     throw e;
   }
   for (const s of servers) {
@@ -272,6 +319,7 @@ export async function startServer(options: Partial<ServerOptions> = {}): Promise
     port,
     secret,
     store,
+    mediaDir,
     connections: connectionCount,
     kick,
     async close() {
@@ -288,7 +336,9 @@ export async function startServer(options: Partial<ServerOptions> = {}): Promise
         ),
       );
       wss.close();
+      await media.close();
       store.close();
+      dropTempMedia();
     },
   };
 }

@@ -66,6 +66,10 @@ const ROUTED: Record<number, { ok: number; refusals: string[] }> = {
   [Op.CONV_LIST]: { ok: Op.CONV_LIST_REPLY, refusals: [] },
   [Op.HISTORY]: { ok: Op.HISTORY_REPLY, refusals: [ErrorCode.NotFound, ErrorCode.Forbidden] },
   [Op.POLL]: { ok: Op.NOTIFY, refusals: [] },
+  [Op.VOICE_PART]: {
+    ok: Op.PART_ACK,
+    refusals: [ErrorCode.Invalid, ErrorCode.MediaTooLarge, ErrorCode.UnsupportedMedia, ErrorCode.RateLimited],
+  },
 };
 
 const HTTP_STATUS: Record<string, number> = {

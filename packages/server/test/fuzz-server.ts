@@ -8,6 +8,8 @@ interface Options {
   dbPath: string;
   secret: string;
   maxFrame: number;
+  /** The port to listen on (default 0: a free one); the soak restarts the server on the same port. */
+  port?: number;
 }
 
 const opts = JSON.parse(process.env.FUZZ_SERVER ?? '{}') as Options;
@@ -15,7 +17,7 @@ const send = (m: unknown) => process.send?.(m);
 const gc = (globalThis as { gc?: () => void }).gc;
 
 const server = await startServer({
-  port: 0,
+  port: opts.port ?? 0,
   host: '127.0.0.1',
   dbPath: opts.dbPath,
   secret: opts.secret,

@@ -46,11 +46,11 @@ export class SynkeyBanner extends LitElement {
       }
       .warn {
         background: color-mix(in srgb, #f59e0b 16%, var(--_bg));
-        color: color-mix(in srgb, #b45309 80%, var(--_fg));
+        color: color-mix(in srgb, #b45309 60%, var(--_fg));
       }
       .ok {
         background: color-mix(in srgb, #10b981 16%, var(--_bg));
-        color: color-mix(in srgb, #047857 80%, var(--_fg));
+        color: color-mix(in srgb, #047857 60%, var(--_fg));
       }
       .wait {
         animation: slide 0.2s 1.5s ease-out both;

@@ -116,13 +116,14 @@ if (!scope.Synkey || scope.Synkey.q) {
     for (const [method, args] of queued) if (method === 'init') init(...(Array.from(args) as [InitOptions]));
     const data = script?.dataset;
     if (data?.server) {
+      // Empty attributes count as absent (`init` skips falsy options); any mode but inline is the launcher.
       init({
         server: data.server,
-        ...(data.tokenUrl ? { tokenUrl: data.tokenUrl } : {}),
-        ...(data.mode === 'inline' || data.mode === 'launcher' ? { mode: data.mode } : {}),
-        ...(data.lang ? { lang: data.lang } : {}),
-        ...(data.peer ? { peer: data.peer } : {}),
-        ...(data.target ? { target: data.target } : {}),
+        tokenUrl: data.tokenUrl,
+        mode: data.mode === 'inline' ? 'inline' : undefined,
+        lang: data.lang,
+        peer: data.peer,
+        target: data.target || undefined,
       });
     }
   });

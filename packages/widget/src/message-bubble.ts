@@ -4,7 +4,8 @@ import { ifDefined } from 'lit/directives/if-defined.js';
 import { styleMap } from 'lit/directives/style-map.js';
 import type { I18n } from './i18n';
 import { colorOf, icon } from './icons';
-import { previewOf } from './model';
+import { imageBody, type MediaActions, voiceBody } from './media-bubble';
+import { fileOf, fitBox, previewOf } from './model';
 import type { Row } from './virtual-list';
 
 /** A row of the thread: a day separator or a message. */
@@ -22,16 +23,23 @@ export interface ThreadRow extends Row {
 }
 
 /** What a bubble's buttons do. */
-export interface BubbleActions {
+export interface BubbleActions extends MediaActions {
   retry(cmid: string): void;
-  remove(cmid: string): void;
 }
 
-/** A height guess for a row never rendered: a separator, or a bubble by its text length. */
+/** A height guess for a row never rendered: a separator, or a bubble by its text (and picture or player). */
 export function estimate(r: ThreadRow): number {
   if (r.day !== undefined) return 40;
-  const lines = Math.max(1, Math.ceil((r.m?.text?.length ?? 1) / 34));
-  return 16 + lines * 20 + (r.first ? 8 : 2) + (r.name ? 18 : 0) + (r.caption || r.m?.state === 'failed' ? 18 : 0);
+  const m = r.m;
+  const chars = m?.text?.length ?? 0;
+  const lines = Math.max(1, Math.ceil(chars / 34));
+  const body =
+    m?.kind === 2
+      ? 6 + fitBox(fileOf(m)?.width, fileOf(m)?.height).h + (chars ? 6 + lines * 20 : 0)
+      : m?.kind === 3
+        ? 62
+        : 16 + lines * 20;
+  return body + (r.first ? 8 : 2) + (r.name ? 18 : 0) + (r.caption || m?.state === 'failed' ? 18 : 0);
 }
 
 function ticks(m: ChatMessage): TemplateResult | typeof nothing {
@@ -60,6 +68,10 @@ export function messageRow(r: ThreadRow, i: I18n, act: BubbleActions): TemplateR
   const failed = m.state === 'failed' && cmid !== undefined;
   const label = i.t(m.state);
   const cls = `row ${r.mine ? 'mine' : 'theirs'}${r.first ? ' first' : ''}${r.last ? ' last' : ''}`;
+  const meta = html`<span class="meta" title=${ifDefined(r.mine ? label : undefined)}>
+    <time datetime=${new Date(m.ts).toISOString()}>${i.time(m.ts)}</time>
+    ${r.mine ? html`${ticks(m)}<span class="sr">${label}</span>` : nothing}
+  </span>`;
   return html`<div class=${cls} data-k=${r.key} data-state=${m.state} data-cmid=${ifDefined(cmid)}>
     <div class="line">
       ${
@@ -68,13 +80,15 @@ export function messageRow(r: ThreadRow, i: I18n, act: BubbleActions): TemplateR
             @click=${() => act.retry(cmid)}>!</button>`
           : nothing
       }
-      <div class="bubble" part=${r.mine ? 'bubble bubble-mine' : 'bubble bubble-theirs'}>
+      <div class="bubble${m.kind === 2 ? ' pic' : ''}" part=${r.mine ? 'bubble bubble-mine' : 'bubble bubble-theirs'}>
         ${r.name ? html`<div class="name" style=${styleMap({ color: colorOf(m.sender) })}>${m.sender}</div>` : nothing}
-        <span class="text">${previewOf(m, i)}</span>
-        <span class="meta" title=${ifDefined(r.mine ? label : undefined)}>
-          <time datetime=${new Date(m.ts).toISOString()}>${i.time(m.ts)}</time>
-          ${r.mine ? html`${ticks(m)}<span class="sr">${label}</span>` : nothing}
-        </span>
+        ${
+          m.kind === 2
+            ? imageBody(m, i, act, meta)
+            : m.kind === 3
+              ? voiceBody(m, r.key, i, act, meta)
+              : html`<span class="text">${previewOf(m, i)}</span>${meta}`
+        }
       </div>
     </div>
     ${
@@ -153,7 +167,7 @@ export const bubbleStyles = css`
     border-bottom-right-radius: 6px;
   }
   .mine[data-state='failed'] .bubble {
-    opacity: 0.75;
+    box-shadow: 0 0 0 1.5px var(--_danger);
   }
   .name {
     font-size: 12.5px;
@@ -173,7 +187,7 @@ export const bubbleStyles = css`
     user-select: none;
   }
   .mine .meta {
-    color: color-mix(in srgb, var(--_on-accent) 75%, transparent);
+    color: color-mix(in srgb, var(--_on-accent) 95%, transparent);
   }
   .tick {
     width: 15px;
@@ -210,7 +224,7 @@ export const bubbleStyles = css`
     font-weight: 600;
   }
   .caption.failed {
-    color: var(--_danger);
+    color: color-mix(in srgb, var(--_danger) 80%, var(--_fg));
   }
   .link {
     color: inherit;

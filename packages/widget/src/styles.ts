@@ -23,7 +23,7 @@ export const theme = css`
     --_on-accent: var(--synkey-on-accent, #fff);
     --_bg: var(--synkey-bg, #fff);
     --_fg: var(--synkey-fg, #111827);
-    --_muted: var(--synkey-muted, #677080);
+    --_muted: var(--synkey-muted, #5f6877);
     --_surface: var(--synkey-surface, #f0f2f5);
     --_bubble: var(--synkey-bubble, #fff);
     --_border: var(--synkey-border, #e4e7ec);

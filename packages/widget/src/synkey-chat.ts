@@ -31,6 +31,7 @@ export async function fetchToken(url: string): Promise<string> {
  * @attr theme - `light` (default), `dark` or `auto` (follows prefers-color-scheme)
  * @attr z-index - the launcher's and panel's stacking order
  * @attr peer - a user id: open the direct conversation with them at start
+ * @attr max-voice - the longest voice note in seconds (default 60, at most 300); recording stops and sends then
  * @fires synkey-unread - `detail`: the total unread count, whenever it changes
  * @fires synkey-open - the panel opened
  * @fires synkey-close - the panel closed
@@ -44,6 +45,7 @@ export async function fetchToken(url: string): Promise<string> {
  * @csspart bubble - a message bubble (also `bubble-mine` / `bubble-theirs`)
  * @csspart new-messages - the "new messages" pill
  * @csspart composer - the message box
+ * @csspart viewer - the full-size image viewer
  * @cssprop --synkey-accent - buttons, my bubbles, badges
  * @cssprop --synkey-on-accent - text on the accent colour
  * @cssprop --synkey-bg - panel background
@@ -76,6 +78,7 @@ export class SynkeyChat extends LitElement {
     theme: { reflect: true },
     zIndex: { attribute: 'z-index' },
     peer: {},
+    maxVoice: { attribute: 'max-voice', type: Number },
     opened: { state: true },
     current: { state: true },
   };
@@ -286,6 +289,7 @@ export class SynkeyChat extends LitElement {
   declare theme: 'light' | 'dark' | 'auto';
   declare zIndex: string | undefined;
   declare peer: string | undefined;
+  declare maxVoice: number | undefined;
   declare opened: boolean;
   declare current: number | undefined;
 
@@ -450,8 +454,9 @@ export class SynkeyChat extends LitElement {
           ? html`<div class="pick">${t.t('pickConversation')}</div>`
           : html`<synkey-thread
             part="thread"
-            exportparts="log, bubble, bubble-mine, bubble-theirs, new-messages, composer"
+            exportparts="log, bubble, bubble-mine, bubble-theirs, new-messages, composer, viewer"
             .i18n=${t}
+            .maxVoiceMs=${Math.min(300, Math.max(1, this.maxVoice || 60)) * 1000}
             .client=${this.activeClient}
             .conv=${conv}
             .convId=${this.current}

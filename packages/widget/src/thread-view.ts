@@ -1,14 +1,19 @@
 import type { ChatMessage, Conversation, SynkeyClient } from '@synkey/sdk';
 import { css, html, LitElement, nothing, type PropertyValues } from 'lit';
 import { repeat } from 'lit/directives/repeat.js';
-import type { SynkeyComposer } from './composer';
+import type { Outgoing, SynkeyComposer } from './composer';
 import { type I18n, sameDay } from './i18n';
 import { icon } from './icons';
+import { ImageViewer, viewerStyles } from './image-viewer';
+import { mediaStyles } from './media-bubble';
+import { MediaUrls } from './media-urls';
 import { type BubbleActions, bubbleStyles, dayRow, estimate, messageRow, type ThreadRow } from './message-bubble';
 import { isMine, keyOf, previewOf, titleOf } from './model';
+import type { Voice } from './record-control';
 import { base } from './styles';
 import { ThreadController } from './thread-controller';
 import { VirtualWindow } from './virtual-list';
+import { VoicePlayer } from './voice-player';
 
 /** Messages of one sender closer together than this form one group. */
 const GROUP_MS = 5 * 60_000;
@@ -18,6 +23,8 @@ const GROUP_MS = 5 * 60_000;
  * viewport are in the DOM), the "new messages" pill, and the composer. Loads older history when
  * scrolled to the top without moving the view, stays at the newest message unless the user
  * scrolled away, and marks the conversation read while its newest messages are on screen.
+ * Images dropped anywhere on it go to the composer; it sends images and voice notes, shows
+ * pictures full size and plays voice notes (one at a time).
  */
 export class SynkeyThread extends LitElement {
   static override properties = {
@@ -27,18 +34,36 @@ export class SynkeyThread extends LitElement {
     convId: { type: Number },
     me: {},
     active: { type: Boolean },
+    maxVoiceMs: { type: Number },
     unseen: { state: true },
     said: { state: true },
+    dropping: { state: true },
   };
   static override styles = [
     base,
     bubbleStyles,
+    mediaStyles,
+    viewerStyles,
     css`
       :host {
+        position: relative;
         display: flex;
         flex-direction: column;
         min-height: 0;
         background: var(--_surface);
+      }
+      .drop {
+        position: absolute;
+        inset: 6px;
+        z-index: 2;
+        display: grid;
+        place-items: center;
+        border: 2px dashed var(--_accent);
+        border-radius: 14px;
+        background: color-mix(in srgb, var(--_bg) 85%, transparent);
+        color: var(--_tint);
+        font-weight: 600;
+        pointer-events: none;
       }
       .stage {
         position: relative;
@@ -142,8 +167,13 @@ export class SynkeyThread extends LitElement {
   declare me: string | undefined;
   /** The thread is on screen (the panel is open): only then is it marked read. */
   declare active: boolean;
+  /** Longest voice note, ms. */
+  declare maxVoiceMs: number;
   declare unseen: number;
   declare said: string;
+  /** Files are being dragged over the thread. */
+  declare dropping: boolean;
+  private drags = 0;
   private readonly tc = new ThreadController(this);
   private readonly win = new VirtualWindow<ThreadRow>(this, {
     scroller: () => this.renderRoot.querySelector<HTMLElement>('.log'),
@@ -155,9 +185,18 @@ export class SynkeyThread extends LitElement {
   private group = false;
   private reading = false;
   private readonly onVisible = () => this.requestUpdate();
+  private readonly urls = new MediaUrls(this, () => this.renderRoot.querySelector<HTMLElement>('.log'));
+  private readonly player = new VoicePlayer(this);
+  private readonly viewer = new ImageViewer(this, (m) => this.urls.full(m));
   private readonly actions: BubbleActions = {
     retry: (cmid) => this.act(this.client?.retry(cmid)),
     remove: (cmid) => this.act(this.client?.remove(cmid)),
+    src: (m) => this.urls.src(m),
+    broken: (m) => this.urls.broken(m),
+    view: (m, opener) => this.viewer.open(m, opener, this.urls.src(m)),
+    play: (m, key) => void this.player.toggle(key, () => this.urls.full(m)).catch(() => undefined),
+    seek: (key, ms) => this.player.seek(key, ms),
+    voice: this.player,
   };
 
   constructor() {
@@ -165,7 +204,10 @@ export class SynkeyThread extends LitElement {
     this.convId = 0;
     this.unseen = 0;
     this.said = '';
-    this.active = false;
+    this.active = this.dropping = false;
+    this.maxVoiceMs = 60_000;
+    for (const type of ['dragenter', 'dragover', 'dragleave', 'drop'])
+      this.addEventListener(type, this.drag as EventListener);
     this.tc.onAdded = (added) => {
       const theirs = added.filter((m) => !isMine(m, this.me));
       const m = theirs.at(-1);
@@ -177,7 +219,7 @@ export class SynkeyThread extends LitElement {
 
   /** Focuses the message box. */
   override focus(): void {
-    this.renderRoot.querySelector<SynkeyComposer>('synkey-composer')?.focus();
+    this.composer?.focus();
   }
 
   override connectedCallback(): void {
@@ -192,6 +234,7 @@ export class SynkeyThread extends LitElement {
 
   override willUpdate(changed: PropertyValues<this>): void {
     if (changed.has('client') || changed.has('convId')) {
+      this.urls.client = this.client;
       this.tc.use(this.client, this.convId, this.conv?.lastSeq ?? 0);
       this.unseen = 0;
       this.said = '';
@@ -247,7 +290,15 @@ export class SynkeyThread extends LitElement {
         }
       </div>
       <div class="sr" role="status">${this.said}</div>
-      <synkey-composer part="composer" .i18n=${t} @synkey-send=${this.send}></synkey-composer>`;
+      <synkey-composer
+        part="composer"
+        .i18n=${t}
+        .maxVoiceMs=${this.maxVoiceMs}
+        @synkey-send=${this.send}
+        @synkey-voice=${this.voice}
+      ></synkey-composer>
+      ${this.dropping ? html`<div class="drop">${t.t('dropHere')}</div>` : nothing}
+      ${this.viewer.render(t)}`;
   }
 
   override updated(): void {
@@ -289,15 +340,57 @@ export class SynkeyThread extends LitElement {
     this.renderRoot.querySelector<HTMLElement>('.log')?.focus();
   }
 
-  private send(e: CustomEvent<{ text: string }>) {
+  private get composer() {
+    return this.renderRoot.querySelector<SynkeyComposer>('synkey-composer');
+  }
+
+  /** Sends the text, or the images (the text as the last one's caption), in order. */
+  private async send(e: CustomEvent<Outgoing>) {
     const client = this.client;
     if (!client) return;
+    const { text, files } = e.detail;
+    const conv = this.convId;
+    let name = '';
     this.win.toBottom();
-    client.send(this.convId, { text: e.detail.text }).catch(() => {
-      const composer = this.renderRoot.querySelector<SynkeyComposer>('synkey-composer');
-      if (composer && !composer.value) composer.value = e.detail.text;
+    try {
+      if (files.length === 0) await client.send(conv, { text });
+      for (const [n, file] of files.entries()) {
+        name = file.name;
+        await client.sendImage(conv, file, n === files.length - 1 && text.trim() ? { caption: text } : {});
+      }
+    } catch (err) {
+      const c = this.composer;
+      if (!c) return;
+      if (!files.length && !c.value) c.value = text;
+      const code = (err as { code?: string }).code;
+      const t = this.i18n;
+      c.error =
+        code === 'UNSUPPORTED_MEDIA'
+          ? t.t('badType')
+          : code === 'MEDIA_TOO_LARGE'
+            ? t.t('tooLarge', { name, max: 20 })
+            : t.t('sendFailed');
+    }
+  }
+
+  private voice(e: CustomEvent<Voice>) {
+    this.win.toBottom();
+    this.client?.sendVoice(this.convId, e.detail.blob, e.detail.durationMs).catch(() => {
+      const c = this.composer;
+      if (c) c.error = this.i18n.t('sendFailed');
     });
   }
+
+  /** Files dragged over the thread show the drop zone; dropped, they go to the composer. */
+  private drag = (e: DragEvent) => {
+    const data = e.dataTransfer;
+    if (!data?.types.includes('Files')) return;
+    e.preventDefault();
+    if (e.type === 'dragover') data.dropEffect = 'copy';
+    this.drags = e.type === 'drop' ? 0 : this.drags + (e.type === 'dragenter' ? 1 : e.type === 'dragleave' ? -1 : 0);
+    this.dropping = this.drags > 0;
+    if (e.type === 'drop') this.composer?.stage(data.files);
+  };
 
   /** Runs a bubble action, then puts focus back in the message box (the button is gone). */
   private act(p: Promise<void> | undefined) {

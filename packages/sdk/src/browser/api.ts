@@ -1,7 +1,8 @@
 import type { Conversation } from '@synkey/protocol';
 import type { SendPolicy } from '../backoff';
 import type { ConnectionState, TransportMode } from '../connection';
-import type { CreateConversation, EngineEvent, MessagePage } from '../engine';
+import type { CreateConversation, EngineEvent, MediaOptions, MessagePage } from '../engine';
+import type { ImageOptions } from '../media/validate';
 import type { ChatMessage } from '../state';
 import type { WireError } from './wire-error';
 
@@ -23,6 +24,8 @@ export interface SessionConfig {
   client?: string;
   /** Overrides of the send retry policy (ack timeout, attempts, time budget, backoff). */
   sendPolicy?: Partial<SendPolicy>;
+  /** Image chunk size and parallelism, voice part size. */
+  media?: MediaOptions;
 }
 
 /** An engine event as it crosses to the page: errors travel as {@link WireError}s. */
@@ -44,10 +47,14 @@ export interface SessionInfo {
 
 /**
  * The engine calls a page can make; every argument and result is structured-clonable, so the same
- * surface serves Comlink (page ↔ worker) and the tab bus (follower tab → owner tab).
+ * surface serves the RPC (page ↔ worker) and the tab bus (follower tab → owner tab).
  */
 export interface EngineCalls {
   send(conv: number, content: { text: string }, cmid?: string): Promise<string>;
+  sendImage(conv: number, file: Blob, options?: ImageOptions, cmid?: string): Promise<string>;
+  sendVoice(conv: number, audio: Blob, durationMs: number, cmid?: string): Promise<string>;
+  /** A stored media file (or an image's thumbnail) as a Blob; NOT_FOUND when the user may not see it. */
+  mediaFile(id: string, variant?: 'full' | 'thumb'): Promise<Blob>;
   retry(cmid: string): Promise<void>;
   remove(cmid: string): Promise<void>;
   markRead(conv: number): Promise<void>;
@@ -63,6 +70,9 @@ export type CallName = keyof EngineCalls;
 
 export const CALL_NAMES: readonly CallName[] = [
   'send',
+  'sendImage',
+  'sendVoice',
+  'mediaFile',
   'retry',
   'remove',
   'markRead',

@@ -1,15 +1,17 @@
-import type { Conversation } from '@synkey/protocol';
+import type { Conversation, Media } from '@synkey/protocol';
 import { ErrorCode, ProtocolError } from '@synkey/protocol';
-import * as Comlink from 'comlink';
 import type { SendPolicy } from '../backoff';
 import type { ConnectionState, TransportMode } from '../connection';
-import type { CreateConversation, MessagePage } from '../engine';
+import type { CreateConversation, MediaOptions, MessagePage } from '../engine';
 import { newClientMsgId } from '../ids';
+import type { ImageOptions } from '../media/validate';
 import { byActivity } from '../model';
 import type { ChatMessage } from '../state';
 import type { CallName, ClientEvent, EngineCalls, SessionConfig, SessionInfo, StorageKind } from './api';
 import type { EngineHost } from './engine-host';
 import type { WorkerApi } from './expose-host';
+import { MediaUrls, type MediaVariant } from './media-urls';
+import * as Rpc from './rpc';
 import { tokenSubject } from './token-subject';
 import { MessageList } from './watch';
 import { fromWireError } from './wire-error';
@@ -45,6 +47,12 @@ export interface ClientOptions {
    * Applies when this page starts the user's engine.
    */
   sendPolicy?: Partial<SendPolicy>;
+  /**
+   * How images and voice notes upload: `chunkSize` (512 KiB), `concurrency` (4 image chunks in
+   * flight), `voicePartSize` (16 KiB), `voiceWindow` (4 parts awaiting their ack). Applies when
+   * this page starts the user's engine.
+   */
+  media?: MediaOptions;
 }
 
 /** The state shown to users: the link's state, or `degraded` when it is up but nothing persists. */
@@ -59,10 +67,31 @@ export interface SynkeyClient {
    * retries with the same id until the server acknowledges it, or marks it `failed`.
    */
   send(conversationId: number, content: { text: string }): Promise<string>;
-  /** Sends a failed message again with the same clientMsgId. */
+  /**
+   * Sends an image (a File or Blob) and resolves its clientMsgId at once. The message appears with
+   * `local` (the file and its dimensions, for a preview), then `progress` while it uploads, and is
+   * sent when the upload is done, after the messages sent before it. Rejects at once, queuing
+   * nothing, with INVALID (empty, not a Blob), MEDIA_TOO_LARGE (over `Limits.maxImageBytes`) or
+   * UNSUPPORTED_MEDIA (a type that is not `image/*`).
+   */
+  sendImage(conversationId: number, file: Blob, options?: ImageOptions): Promise<string>;
+  /**
+   * Sends a voice note (e.g. from {@link recordVoice}) lasting `durationMs`, and resolves its
+   * clientMsgId at once; like {@link SynkeyClient.sendImage}, with `audio/*`, `Limits.maxVoiceBytes`
+   * and `Limits.maxVoiceMs`.
+   */
+  sendVoice(conversationId: number, audio: Blob, durationMs: number): Promise<string>;
+  /** Sends a failed message again with the same clientMsgId (an upload resumes where it stopped). */
   retry(clientMsgId: string): Promise<void>;
-  /** Drops a failed message. */
+  /** Drops a failed message, or cancels an image or voice message whose file is still uploading. */
   remove(clientMsgId: string): Promise<void>;
+  /**
+   * An object URL of a message's media file (`thumb`: an image's thumbnail), fetched by the engine
+   * with the user's token. Cached (recently used first, up to 200), and revoked by `close()`: ask
+   * again whenever you render rather than keeping URLs. Rejects with NOT_FOUND when the file does
+   * not exist or the user may not see it.
+   */
+  mediaUrl(media: Media | string, variant?: MediaVariant): Promise<string>;
   /** Marks a conversation read up to its newest message. */
   markRead(conversationId: number): Promise<void>;
   /** Creates a conversation; a direct one that exists is returned as it is. */
@@ -122,6 +151,7 @@ class Client implements SynkeyClient {
   private readonly listeners = new Set<(event: ClientEvent) => void>();
   private readonly backend: Promise<Backend>;
   private readonly timeoutMs: number;
+  private readonly urls = new MediaUrls((id, variant) => this.call('mediaFile', [id, variant]));
   private closed = false;
   private readonly onOnline = () => void this.call('kick', []).catch(() => undefined);
   private readonly onVisible = () => {
@@ -141,6 +171,16 @@ class Client implements SynkeyClient {
 
   send(conversationId: number, content: { text: string }): Promise<string> {
     return this.call('send', [conversationId, content, newClientMsgId()]);
+  }
+  sendImage(conversationId: number, file: Blob, options: ImageOptions = {}): Promise<string> {
+    return this.call('sendImage', [conversationId, file, options, newClientMsgId()]);
+  }
+  sendVoice(conversationId: number, audio: Blob, durationMs: number): Promise<string> {
+    return this.call('sendVoice', [conversationId, audio, durationMs, newClientMsgId()]);
+  }
+  mediaUrl(media: Media | string, variant: MediaVariant = 'full'): Promise<string> {
+    if (this.closed) return Promise.reject(new ProtocolError(ErrorCode.Unavailable, 'the client is closed'));
+    return this.urls.get(media, variant);
   }
   retry(cmid: string): Promise<void> {
     return this.call('retry', [cmid]);
@@ -260,6 +300,7 @@ class Client implements SynkeyClient {
     this.closed = true;
     if (typeof window !== 'undefined') window.removeEventListener('online', this.onOnline);
     if (typeof document !== 'undefined') document.removeEventListener('visibilitychange', this.onVisible);
+    this.urls.clear();
     const backend = await this.backend.catch(() => undefined);
     if (!backend) return;
     await Promise.race([backend.calls.close(), backend.dead, timeout(2000, 'close')]).catch(() => undefined);
@@ -283,6 +324,9 @@ class Client implements SynkeyClient {
   }
 
   private emit = (event: ClientEvent) => {
+    // My just-uploaded image: its file is here already, so mediaUrl(media) needs no download.
+    if (event.type === 'messages')
+      for (const m of event.messages) if (m.local && m.media) this.urls.seed(m.media.id, m.local.file);
     for (const fn of [...this.listeners]) fn(event);
   };
 
@@ -298,6 +342,7 @@ class Client implements SynkeyClient {
       ...(o.storage ? { storage: o.storage } : {}),
       ...(o.client ? { client: o.client } : {}),
       ...(o.sendPolicy ? { sendPolicy: o.sendPolicy } : {}),
+      ...(o.media ? { media: o.media } : {}),
     };
   }
 
@@ -345,9 +390,9 @@ class Client implements SynkeyClient {
         ),
       );
     worker.addEventListener('error', onError);
-    const remote = Comlink.wrap<WorkerApi>(endpoint as Worker);
+    const remote = Rpc.wrap<WorkerApi>(endpoint as Worker);
     const kill = () => {
-      remote[Comlink.releaseProxy]();
+      remote[Rpc.releaseProxy]();
       if (shared) (worker as SharedWorker).port.close();
       else (worker as Worker).terminate();
     };
@@ -372,12 +417,7 @@ class Client implements SynkeyClient {
     }
     const getToken = this.options.getToken;
     const session = await Promise.race([
-      remote.open(
-        config,
-        getToken ? Comlink.proxy(async () => getToken()) : undefined,
-        Comlink.proxy(this.emit),
-        tabLock,
-      ),
+      remote.open(config, getToken ? Rpc.proxy(async () => getToken()) : undefined, Rpc.proxy(this.emit), tabLock),
       dead,
     ]);
     this.runtime = shared ? 'shared-worker' : 'worker';
@@ -388,7 +428,7 @@ class Client implements SynkeyClient {
       dispose: () => {
         worker.removeEventListener('error', onError);
         died(new ProtocolError(ErrorCode.Unavailable, 'the client is closed'));
-        (session as unknown as Comlink.ProxyMethods)[Comlink.releaseProxy]();
+        (session as unknown as Rpc.Releasable)[Rpc.releaseProxy]();
         releaseTab?.();
         kill();
       },

@@ -2,7 +2,10 @@
  * `@synkey/sdk/core`: the client without a default worker, for bundles that bring their own
  * (the script-tag embed inlines its worker). Importing it pulls in no worker asset.
  */
-export { ErrorCode, ProtocolError } from '@synkey/protocol';
+export { ErrorCode, Limits, type Media, ProtocolError } from '@synkey/protocol';
+export type { MediaOptions } from '../engine';
+export type { ImageOptions } from '../media/validate';
+export type { ChatMessage, LocalMedia } from '../state';
 export type { ClientEvent, SessionInfo } from './api';
 export {
   type ClientOptions,
@@ -12,3 +15,12 @@ export {
   type Runtime,
   type SynkeyClient,
 } from './client-core';
+export type { MediaVariant } from './media-urls';
+export {
+  RecorderError,
+  RecorderErrorCode,
+  type RecordVoiceOptions,
+  recordVoice,
+  type VoiceClip,
+  type VoiceRecording,
+} from './voice-recorder';

@@ -1,9 +1,9 @@
-import * as Comlink from 'comlink';
 import { openDurableStore } from '../idb/open-store';
 import type { ClientEvent, SessionConfig } from './api';
 import { EngineHost, type Session } from './engine-host';
+import * as Rpc from './rpc';
 
-/** The API a worker exposes to each page over Comlink. */
+/** The API a worker exposes to each page over {@link Rpc.expose}. */
 export interface WorkerApi {
   /** Answers at once: the page's check that the worker runs. */
   ping(): string;
@@ -32,7 +32,7 @@ export function createHost(): EngineHost {
   });
 }
 
-/** The Comlink surface over a host; callbacks from the page are released when its session ends. */
+/** The RPC surface over a host; callbacks from the page are released when its session ends. */
 export function workerApi(host: EngineHost): WorkerApi {
   return {
     ping: () => 'pong',
@@ -44,8 +44,7 @@ export function workerApi(host: EngineHost): WorkerApi {
         },
       });
       const release = () => {
-        for (const cb of [getToken, onEvent])
-          (cb as Partial<Comlink.ProxyMethods> | undefined)?.[Comlink.releaseProxy]?.();
+        for (const cb of [getToken, onEvent]) (cb as Partial<Rpc.Releasable> | undefined)?.[Rpc.releaseProxy]?.();
       };
       let ended = false;
       const end = async () => {
@@ -59,7 +58,7 @@ export function workerApi(host: EngineHost): WorkerApi {
       };
       const locks = (globalThis as { navigator?: { locks?: LockManager } }).navigator?.locks;
       if (tabLock && locks) void locks.request(tabLock, () => end());
-      return Comlink.proxy({ ...session, close: end });
+      return Rpc.proxy({ ...session, close: end });
     },
   };
 }

@@ -145,6 +145,7 @@ export class SharedEngine {
       ...(this.config.transport ? { transport: this.config.transport } : {}),
       ...(this.config.client ? { client: this.config.client } : {}),
       ...(this.config.sendPolicy ? { sendPolicy: this.config.sendPolicy } : {}),
+      ...(this.config.media ? { media: this.config.media } : {}),
       getToken: this.deps.getToken,
       store,
     });
@@ -186,6 +187,11 @@ export class SharedEngine {
   private localCalls(engine: Engine): EngineCalls {
     return {
       send: (conv, content, cmid) => engine.send(conv, content, cmid === undefined ? {} : { cmid }),
+      sendImage: (conv, file, options, cmid) =>
+        engine.sendImage(conv, file, cmid === undefined ? { ...options } : { ...options, cmid }),
+      sendVoice: (conv, audio, durationMs, cmid) =>
+        engine.sendVoice(conv, audio, durationMs, cmid === undefined ? {} : { cmid }),
+      mediaFile: (id, variant) => engine.mediaFile(id, variant),
       retry: (cmid) => engine.retry(cmid),
       remove: (cmid) => engine.remove(cmid),
       markRead: (conv) => engine.markRead(conv),
@@ -228,6 +234,9 @@ export class SharedEngine {
       };
     return {
       send: route('send'),
+      sendImage: route('sendImage'),
+      sendVoice: route('sendVoice'),
+      mediaFile: route('mediaFile'),
       retry: route('retry'),
       remove: route('remove'),
       markRead: route('markRead'),

@@ -2,7 +2,7 @@ import type { Conversation, Message, SyncEvent } from '@synkey/protocol';
 import type { IDBPDatabase, IDBPTransaction, StoreNames } from 'idb';
 import { applyEvents } from '../apply';
 import { byActivity } from '../model';
-import type { Changes, MessageRange, OutboxEntry, Store, SynKey } from '../store';
+import type { Changes, MessageRange, OutboxEntry, OutboxPatch, Store, SynKey } from '../store';
 import { isStoreError, StoreError, StoreErrorCode } from './errors';
 import { EVENT_STORES, IdbTx } from './idb-tx';
 import { type IdbFactory, openDatabase } from './open-db';
@@ -50,6 +50,16 @@ function globalIndexedDB(): IdbFactory {
   }
   if (!factory) throw new StoreError(StoreErrorCode.Unavailable, 'IndexedDB is not available here');
   return factory;
+}
+
+/** `entry` with its file from the `files` store, if it has one. */
+async function withFile(
+  files: { get(key: string): Promise<Blob | undefined> },
+  entry: OutboxEntry,
+): Promise<OutboxEntry> {
+  if (!entry.upload) return entry;
+  const file = await files.get(entry.cmid);
+  return file ? { ...entry, file } : entry;
 }
 
 function asSynKey(value: string | SynKey | undefined): SynKey {
@@ -138,6 +148,7 @@ export class IdbStore implements Store {
         tx.objectStore('conversations').clear(),
         tx.objectStore('messages').clear(),
         tx.objectStore('outbox').clear(),
+        tx.objectStore('files').clear(),
         tx.objectStore('meta').delete(SYNKEY_KEY),
       ]);
     });
@@ -170,36 +181,45 @@ export class IdbStore implements Store {
 
   /** All outbox entries in cmid order: cmids are UUIDv7, so that is creation order, as in MemoryStore. */
   outbox(): Promise<OutboxEntry[]> {
-    return this.run(['outbox'], 'readonly', (tx) => tx.objectStore('outbox').getAll());
-  }
-
-  outboxEntry(cmid: string): Promise<OutboxEntry | undefined> {
-    return this.run(['outbox'], 'readonly', (tx) => tx.objectStore('outbox').get(cmid));
-  }
-
-  putOutbox(entry: OutboxEntry): Promise<void> {
-    return this.run(['outbox'], 'readwrite', async (tx) => {
-      await tx.objectStore('outbox').put(entry);
+    return this.run(['outbox', 'files'], 'readonly', async (tx) => {
+      const entries = await tx.objectStore('outbox').getAll();
+      return Promise.all(entries.map((entry) => withFile(tx.objectStore('files'), entry)));
     });
   }
 
-  updateOutbox(cmid: string, patch: Partial<Pick<OutboxEntry, 'state' | 'error'>>): Promise<OutboxEntry | undefined> {
-    return this.run(['outbox'], 'readwrite', async (tx) => {
+  outboxEntry(cmid: string): Promise<OutboxEntry | undefined> {
+    return this.run(['outbox', 'files'], 'readonly', async (tx) => {
+      const entry = await tx.objectStore('outbox').get(cmid);
+      return entry && withFile(tx.objectStore('files'), entry);
+    });
+  }
+
+  putOutbox(entry: OutboxEntry): Promise<void> {
+    return this.run(['outbox', 'files'], 'readwrite', async (tx) => {
+      const { file, ...rest } = entry;
+      await tx.objectStore('outbox').put(rest);
+      if (file) await tx.objectStore('files').put(file, entry.cmid);
+    });
+  }
+
+  updateOutbox(cmid: string, patch: OutboxPatch): Promise<OutboxEntry | undefined> {
+    return this.run(['outbox', 'files'], 'readwrite', async (tx) => {
       const outbox = tx.objectStore('outbox');
       const entry = await outbox.get(cmid);
       if (!entry) return undefined;
       const next: OutboxEntry = { ...entry, ...patch };
       if (next.error === undefined) delete next.error;
+      if (next.upload === undefined) delete next.upload;
       await outbox.put(next);
-      return next;
+      return withFile(tx.objectStore('files'), next);
     });
   }
 
   removeOutbox(cmid: string): Promise<boolean> {
-    return this.run(['outbox'], 'readwrite', async (tx) => {
+    return this.run(['outbox', 'files'], 'readwrite', async (tx) => {
       const outbox = tx.objectStore('outbox');
       if ((await outbox.getKey(cmid)) === undefined) return false;
-      await outbox.delete(cmid);
+      await Promise.all([outbox.delete(cmid), tx.objectStore('files').delete(cmid)]);
       return true;
     });
   }

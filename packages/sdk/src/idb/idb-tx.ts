@@ -7,7 +7,7 @@ import type { SynkeyDB } from './schema';
 export type EventTx = IDBPTransaction<SynkeyDB, StoreNames<SynkeyDB>[], 'readwrite'>;
 
 /** The object stores {@link applyEvents} reads and writes through an {@link IdbTx}. */
-export const EVENT_STORES = ['conversations', 'messages', 'outbox'] as const satisfies StoreNames<SynkeyDB>[];
+export const EVENT_STORES = ['conversations', 'messages', 'outbox', 'files'] as const satisfies StoreNames<SynkeyDB>[];
 
 /**
  * {@link StoreTx} over one IndexedDB readwrite transaction: every method is a request of that
@@ -43,6 +43,6 @@ export class IdbTx implements StoreTx {
   }
 
   async deleteOutbox(cmid: string): Promise<void> {
-    await this.tx.objectStore('outbox').delete(cmid);
+    await Promise.all([this.tx.objectStore('outbox').delete(cmid), this.tx.objectStore('files').delete(cmid)]);
   }
 }

@@ -19,16 +19,25 @@ export interface SynkeyDB extends DBSchema {
   };
   outbox: {
     key: string;
+    /** Stored without its `file`, which lives in `files`: progress updates never rewrite the file. */
     value: OutboxEntry;
     indexes: {
       /** Entries by local creation time. */
       'by-created': number;
     };
   };
+  /** The files of image and voice messages in the outbox, by cmid (version 2). */
+  files: { key: string; value: Blob };
 }
 
 /** The name of every object store, for a transaction over all of them. */
-export const ALL_STORES = ['meta', 'conversations', 'messages', 'outbox'] as const satisfies StoreNames<SynkeyDB>[];
+export const ALL_STORES = [
+  'meta',
+  'conversations',
+  'messages',
+  'outbox',
+  'files',
+] as const satisfies StoreNames<SynkeyDB>[];
 
 /** Where the SynKey lives in `meta`. No {@link metaKey} can equal it. */
 export const SYNKEY_KEY = 'synKey';
@@ -70,6 +79,12 @@ export const MIGRATIONS: readonly Migration[] = [
       messages.createIndex('by-cmid', 'cmid');
       const outbox = db.createObjectStore('outbox', { keyPath: 'cmid' });
       outbox.createIndex('by-created', 'createdAt');
+    },
+  },
+  {
+    version: 2,
+    apply(db) {
+      db.createObjectStore('files');
     },
   },
 ];

@@ -1,9 +1,10 @@
-import { type BodyOf, ErrorCode, Limits, type Message, type Op, ProtocolError } from '@synkey/protocol';
+import { type BodyOf, ErrorCode, Limits, type Message, MsgKind, type Op, ProtocolError } from '@synkey/protocol';
 import type Database from 'better-sqlite3';
 import type { Conversations } from './conversations';
-import { EventKind, type MessageRow, toMessage } from './rows';
+import type { MediaRows } from './media';
+import { EventKind, MEDIA_COLUMNS, type MessageRow, mediaJoin, toMessage } from './rows';
 import type { Timeline } from './timeline';
-import { checkId, checkMsgKind, checkText, checkUint, clampLimit } from './validate';
+import { checkCaption, checkId, checkMsgKind, checkText, checkUint, clampLimit, invalid } from './validate';
 
 type SendAck = BodyOf<typeof Op.SEND_ACK>;
 
@@ -13,7 +14,8 @@ interface InsertParams {
   sender: string;
   cmid: string;
   kind: number;
-  text: string;
+  text: string | null;
+  media: string | null;
   ts: number;
 }
 
@@ -29,14 +31,15 @@ export class Messages {
     db: Database.Database,
     private readonly conversations: Conversations,
     private readonly timeline: Timeline,
+    private readonly media: MediaRows,
   ) {
     this.byCmid = db.prepare<[string, string], Omit<SendAck, 'cmid'>>(
       'SELECT id, conv_seq AS convSeq, ts FROM messages WHERE sender = ? AND cmid = ?',
     );
     this.insert = db
       .prepare<[InsertParams], number>(
-        `INSERT INTO messages (conv_id, conv_seq, sender, cmid, kind, text, ts)
-         VALUES (@conv, @convSeq, @sender, @cmid, @kind, @text, @ts) RETURNING id`,
+        `INSERT INTO messages (conv_id, conv_seq, sender, cmid, kind, text, media_id, ts)
+         VALUES (@conv, @convSeq, @sender, @cmid, @kind, @text, @media, @ts) RETURNING id`,
       )
       .pluck();
     this.bumpConv = db.prepare<[number, number, number, number]>(
@@ -46,7 +49,8 @@ export class Messages {
       'UPDATE members SET delivered_seq = MAX(delivered_seq, ?), read_seq = MAX(read_seq, ?) WHERE conv_id = ? AND user_id = ?',
     );
     this.page = db.prepare<[number, number, number], MessageRow>(
-      'SELECT * FROM messages WHERE conv_id = ? AND conv_seq < ? ORDER BY conv_seq DESC LIMIT ?',
+      `SELECT msg.*, ${MEDIA_COLUMNS} FROM messages msg ${mediaJoin('msg')}
+       WHERE msg.conv_id = ? AND msg.conv_seq < ? ORDER BY msg.conv_seq DESC LIMIT ?`,
     );
   }
 
@@ -56,7 +60,8 @@ export class Messages {
    * the other members so (no separate receipt event). A `prev` that is not stored refuses the message
    * (OUT_OF_ORDER), so a client that pipelines can never have a later message stored before an earlier one.
    * A cmid the sender already used returns the original ack and stores nothing, even
-   * when the conversation or text differ.
+   * when the conversation or text differ. An image or voice message names a media id of the sender's
+   * (its text is an optional caption); sending it lets the conversation's members read that media.
    */
   send(user: string, req: BodyOf<typeof Op.SEND>): { ack: SendAck; grew: string[]; duplicate: boolean } {
     checkId(user, 'user');
@@ -66,13 +71,23 @@ export class Messages {
     if (req.prev !== undefined && !this.byCmid.get(user, checkId(req.prev, 'prev'))) {
       throw new ProtocolError(ErrorCode.OutOfOrder, `the message before this one (${req.prev}) is not stored yet`);
     }
-    checkMsgKind(req.kind);
-    const text = checkText(req.text);
+    const kind = checkMsgKind(req.kind);
+    let text: string | null;
+    let media: string | null = null;
+    if (kind === MsgKind.Text) {
+      if (req.media !== undefined) invalid('a text message has no media');
+      text = checkText(req.text);
+    } else {
+      text = checkCaption(req.text);
+      if (req.media === undefined) invalid(`a message of kind ${kind} needs a media id`);
+      media = this.media.requireForSend(user, checkId(req.media, 'media'), kind);
+    }
     const conv = this.conversations.requireMember(req.conv, user);
 
     const convSeq = conv.lastSeq + 1;
     const ts = Math.max(Date.now(), conv.lastTs);
-    const id = this.insert.get({ conv: conv.conv, convSeq, sender: user, cmid, kind: req.kind, text, ts }) as number;
+    const id = this.insert.get({ conv: conv.conv, convSeq, sender: user, cmid, kind, text, media, ts }) as number;
+    if (media !== null) this.media.sentTo(media, conv.conv);
     this.bumpConv.run(convSeq, ts, ts, conv.conv);
     this.senderCaughtUp.run(convSeq, convSeq, conv.conv, user);
     const grew = this.timeline.appendToMembers({ kind: EventKind.Message, conv: conv.conv, msg: id });

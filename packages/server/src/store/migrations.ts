@@ -77,6 +77,73 @@ CREATE TABLE timeline (
 ) WITHOUT ROWID;
 `;
 
+// Files live on disk under server-made names (never a client's); rows point at them by name. A media row
+// is one user's record of a stored file (dedupe gives several users' records one file); media_convs says
+// which conversations it was sent to, for access control. Image chunks are files only (presence = held);
+// voice parts are small and live here until the note is joined.
+const mediaSchema = `
+CREATE TABLE media_files (
+  id            INTEGER PRIMARY KEY AUTOINCREMENT,
+  source_sha256 TEXT NOT NULL UNIQUE,
+  source_size   INTEGER NOT NULL,
+  file          TEXT NOT NULL,
+  thumb         TEXT,
+  thumb_mime    TEXT,
+  mime          TEXT NOT NULL,
+  size          INTEGER NOT NULL,
+  width         INTEGER,
+  height        INTEGER,
+  created_at    INTEGER NOT NULL
+);
+CREATE TABLE media (
+  id          TEXT PRIMARY KEY,
+  file_id     INTEGER NOT NULL REFERENCES media_files(id),
+  owner       TEXT NOT NULL,
+  name        TEXT,
+  duration_ms INTEGER,
+  created_at  INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE media_convs (
+  media_id TEXT NOT NULL REFERENCES media(id),
+  conv_id  INTEGER NOT NULL REFERENCES conversations(id),
+  PRIMARY KEY (media_id, conv_id)
+) WITHOUT ROWID;
+CREATE TABLE uploads (
+  id         TEXT PRIMARY KEY,
+  owner      TEXT NOT NULL,
+  size       INTEGER NOT NULL,
+  sha256     TEXT NOT NULL,
+  name       TEXT,
+  chunk_size INTEGER NOT NULL,
+  chunks     INTEGER NOT NULL,
+  media_id   TEXT REFERENCES media(id),
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX uploads_by_owner ON uploads(owner, created_at);
+CREATE INDEX uploads_by_age ON uploads(updated_at);
+CREATE TABLE voice_uploads (
+  owner       TEXT NOT NULL,
+  upload      TEXT NOT NULL,
+  last_index  INTEGER,
+  duration_ms INTEGER,
+  bytes       INTEGER NOT NULL DEFAULT 0,
+  media_id    TEXT REFERENCES media(id),
+  created_at  INTEGER NOT NULL,
+  updated_at  INTEGER NOT NULL,
+  PRIMARY KEY (owner, upload)
+) WITHOUT ROWID;
+CREATE INDEX voice_uploads_by_age ON voice_uploads(updated_at);
+CREATE TABLE voice_parts (
+  owner  TEXT NOT NULL,
+  upload TEXT NOT NULL,
+  idx    INTEGER NOT NULL,
+  data   BLOB NOT NULL,
+  UNIQUE (owner, upload, idx)
+);
+ALTER TABLE messages ADD COLUMN media_id TEXT REFERENCES media(id);
+`;
+
 /** The schema history, oldest first. Append new steps; never edit one that has shipped. */
 export const migrations: readonly Migration[] = [
   {
@@ -84,6 +151,12 @@ export const migrations: readonly Migration[] = [
     up(db) {
       db.exec(initialSchema);
       db.prepare("INSERT INTO meta (key, value) VALUES ('epoch', ?)").run(String(randomInt(1, 2 ** 32)));
+    },
+  },
+  {
+    name: 'media: stored files, media records, uploads, voice parts, media on messages',
+    up(db) {
+      db.exec(mediaSchema);
     },
   },
 ];

@@ -15,7 +15,7 @@ import {
   type SyncEvent,
 } from '@synkey/protocol';
 import Database from 'better-sqlite3';
-import { migrations } from './migrations';
+import { migrate, migrations } from './migrations';
 import { openStore } from './sqlite-store';
 import { SYNC_REPLY_BUDGET } from './sync';
 import type { ChatStore } from './types';
@@ -668,6 +668,28 @@ describe('durability', () => {
     t.after(() => raw.close());
     assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
     assert.equal(raw.pragma('user_version', { simple: true }), migrations.length);
+  });
+
+  test('a database of the first schema is migrated to media with its messages and epoch intact', (t) => {
+    const path = join(tempDir(t), 'chat.db');
+    const raw = new Database(path);
+    migrate(raw, migrations.slice(0, 1));
+    raw.exec(`
+      INSERT INTO users (id, created_at) VALUES ('alice', 1), ('bob', 1);
+      INSERT INTO conversations (id, kind, direct_key, last_seq, last_ts, created_at, updated_at)
+        VALUES (7, 1, '["alice","bob"]', 1, 5, 1, 5);
+      INSERT INTO members (conv_id, user_id, joined_at) VALUES (7, 'alice', 1), (7, 'bob', 1);
+      INSERT INTO messages (conv_id, conv_seq, sender, cmid, kind, text, ts) VALUES (7, 1, 'alice', 'a-1', 1, 'old', 5);
+    `);
+    const epoch = Number(raw.prepare("SELECT value FROM meta WHERE key = 'epoch'").pluck().get());
+    raw.close();
+    const store = openStore(path);
+    t.after(() => store.close());
+    assert.equal(store.epoch, epoch);
+    assert.deepEqual(store.history('bob', { conv: 7 }).msgs, [
+      { id: 1, conv: 7, sender: 'alice', convSeq: 1, ts: 5, kind: 1, text: 'old' },
+    ]);
+    assert.equal(store.listConversations('bob')[0]?.last?.text, 'old');
   });
 
   test('a database from a newer schema version is refused', (t) => {

@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { Conversations } from './conversations';
+import { MediaRows } from './media';
 import { Messages } from './messages';
 import { migrate } from './migrations';
 import { Receipts } from './receipts';
@@ -36,7 +37,8 @@ function createStore(db: Database.Database): ChatStore {
   const timeline = new Timeline(db);
   const summaries = new Summaries(db);
   const conversations = new Conversations(db, timeline, summaries);
-  const messages = new Messages(db, conversations, timeline);
+  const mediaRows = new MediaRows(db);
+  const messages = new Messages(db, conversations, timeline, mediaRows);
   const receipts = new Receipts(db, epoch, conversations, timeline);
   const syncReader = new SyncReader(db, epoch, timeline, summaries);
 
@@ -83,6 +85,23 @@ function createStore(db: Database.Database): ChatStore {
     listConversations: readOnly(summaries.list.bind(summaries)),
     history: readOnly(messages.history.bind(messages)),
     meta,
+    media: {
+      own: readOnly(mediaRows.own.bind(mediaRows)),
+      servedTo: readOnly(mediaRows.servedTo.bind(mediaRows)),
+      reuseImage: write(mediaRows.reuseImage.bind(mediaRows)),
+      openUpload: write(mediaRows.openUpload.bind(mediaRows)),
+      upload: readOnly(mediaRows.upload.bind(mediaRows)),
+      touchUpload: write(mediaRows.touchUpload.bind(mediaRows)),
+      dropUpload: write(mediaRows.dropUpload.bind(mediaRows)),
+      finish: write(mediaRows.finish.bind(mediaRows)),
+      staleUploads: readOnly(mediaRows.staleUploads.bind(mediaRows)),
+      sweepRecords: write(mediaRows.sweepRecords.bind(mediaRows)),
+      storedNames: readOnly(mediaRows.storedNames.bind(mediaRows)),
+      addVoicePart: write(mediaRows.addVoicePart.bind(mediaRows)),
+      voiceParts: readOnly(mediaRows.voiceParts.bind(mediaRows)),
+      voiceDuration: readOnly(mediaRows.voiceDuration.bind(mediaRows)),
+      dropVoice: write(mediaRows.dropVoice.bind(mediaRows)),
+    },
     close: () => {
       db.close();
     },

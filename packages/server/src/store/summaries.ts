@@ -1,6 +1,6 @@
 import type { Conversation, Member } from '@synkey/protocol';
 import type Database from 'better-sqlite3';
-import { type MessageRow, toMessage } from './rows';
+import { MEDIA_COLUMNS, type MessageRow, mediaJoin, toMessage } from './rows';
 
 interface ConvRow {
   id: number;
@@ -43,9 +43,10 @@ function prepareScope(db: Database.Database, where: string): ScopeQueries {
        WHERE ${where} ORDER BY m.conv_id, m.user_id`,
     ),
     lasts: db.prepare<[Scope], MessageRow>(
-      `SELECT msg.* FROM members me
+      `SELECT msg.*, ${MEDIA_COLUMNS} FROM members me
        JOIN conversations c ON c.id = me.conv_id
        JOIN messages msg ON msg.conv_id = c.id AND msg.conv_seq = c.last_seq
+       ${mediaJoin('msg')}
        WHERE ${where}`,
     ),
     unread: db.prepare<[Scope], UnreadRow>(

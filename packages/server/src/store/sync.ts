@@ -1,7 +1,7 @@
 import type { BodyOf, Conversation, Message, Op, SyncEvent } from '@synkey/protocol';
 import { Limits } from '@synkey/protocol';
 import type Database from 'better-sqlite3';
-import { EventKind, type MessageRow, toMessage } from './rows';
+import { EventKind, MEDIA_COLUMNS, type MessageRow, mediaJoin, toMessage } from './rows';
 import type { Summaries } from './summaries';
 import type { Timeline } from './timeline';
 import { checkId, checkUint, clampLimit } from './validate';
@@ -32,8 +32,8 @@ export class SyncReader {
     private readonly summaries: Summaries,
   ) {
     this.page = db.prepare<[string, number, number], TimelineRow>(
-      `SELECT t.kind AS ev_kind, t.conv_id AS ev_conv, t.r_user, t.r_kind, t.r_upto, m.*
-       FROM timeline t LEFT JOIN messages m ON m.id = t.msg_id
+      `SELECT t.kind AS ev_kind, t.conv_id AS ev_conv, t.r_user, t.r_kind, t.r_upto, m.*, ${MEDIA_COLUMNS}
+       FROM timeline t LEFT JOIN messages m ON m.id = t.msg_id ${mediaJoin('m')}
        WHERE t.user_id = ? AND t.seq > ? ORDER BY t.seq LIMIT ?`,
     );
   }
@@ -90,7 +90,8 @@ function messageBytes(m: Message): number {
     48 +
     Buffer.byteLength(m.sender) +
     (m.cmid ? Buffer.byteLength(m.cmid) : 0) +
-    (m.text ? Buffer.byteLength(m.text) : 0)
+    (m.text ? Buffer.byteLength(m.text) : 0) +
+    (m.media ? 64 + Buffer.byteLength(m.media.id) + (m.media.name ? Buffer.byteLength(m.media.name) : 0) : 0)
   );
 }
 

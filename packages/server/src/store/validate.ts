@@ -28,9 +28,20 @@ export function checkText(text: unknown): string {
   return text;
 }
 
-/** Only text messages exist until media lands. */
-export function checkMsgKind(kind: unknown): void {
-  if (kind !== MsgKind.Text) invalid(`message kind ${String(kind)} is not supported`);
+/** A message kind: text, image or voice. */
+export function checkMsgKind(kind: unknown): MsgKind {
+  if (kind !== MsgKind.Text && kind !== MsgKind.Image && kind !== MsgKind.Voice) {
+    invalid(`message kind ${String(kind)} is not supported`);
+  }
+  return kind;
+}
+
+/** The caption of an image or voice message: optional, blank means none (`null`), at most {@link Limits.maxText}. */
+export function checkCaption(text: unknown): string | null {
+  if (text === undefined || text === null) return null;
+  if (typeof text !== 'string') invalid('text must be a string');
+  if (text.length > Limits.maxText) invalid(`text is longer than ${Limits.maxText} characters`);
+  return text.trim().length === 0 ? null : text;
 }
 
 /** A conversation kind. */
