@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import { expect, type Page, test } from '@playwright/test';
 import { ConvKind, decodeBody, decodeFrames, frame, MsgKind, Op } from '@synkey/protocol';
+import sharp from 'sharp';
 import { devToken } from '../helpers';
 import { ServerProcess } from '../server-process';
 
@@ -63,6 +65,31 @@ async function shortLink(user: string, frames: Uint8Array[]) {
   const res = await fetch(`${server.url}/link`, { method: 'POST', body });
   expect(res.status).toBe(200);
   return decodeFrames(new Uint8Array(await res.arrayBuffer())).filter((f) => f.seq > 1);
+}
+
+/** Elements and attributes a payload could have injected, in the document and every shadow root. */
+function injectedElements(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const found: string[] = [];
+    const walk = (root: Document | ShadowRoot) => {
+      for (const el of root.querySelectorAll('*')) {
+        if (el.closest('head')) continue;
+        const tag = el.tagName.toLowerCase();
+        if (['script', 'iframe', 'object', 'embed', 'math', 'meta', 'link', 'details', 'video'].includes(tag))
+          found.push(tag);
+        // The widget's own images (thumbnails) only ever load object URLs.
+        if (tag === 'img' && !/^blob:/.test((el as HTMLImageElement).src))
+          found.push(`img src=${el.getAttribute('src')}`);
+        for (const attr of el.getAttributeNames()) {
+          if (attr.startsWith('on') || attr === 'srcdoc') found.push(`${tag}[${attr}]`);
+          if (/^\s*javascript:/i.test(el.getAttribute(attr) ?? '')) found.push(`${tag}[${attr}=javascript:]`);
+        }
+        if (el.shadowRoot) walk(el.shadowRoot);
+      }
+    };
+    walk(document);
+    return found;
+  });
 }
 
 /** Records anything a payload could do once it ran. */
@@ -136,28 +163,89 @@ test('an XSS corpus in message text, group titles and sender ids renders as iner
   expect([...names].sort()).toEqual([HOSTILE_USER, 'mallory'].sort());
 
   // Nothing ran, and no hostile element or inline handler exists anywhere, shadow roots included.
-  const injected = await page.evaluate(() => {
-    const found: string[] = [];
-    const walk = (root: Document | ShadowRoot) => {
-      for (const el of root.querySelectorAll('*')) {
-        if (el.closest('head')) continue;
-        const tag = el.tagName.toLowerCase();
-        if (['script', 'iframe', 'object', 'embed', 'math', 'meta', 'link', 'details', 'video'].includes(tag))
-          found.push(tag);
-        // The widget's own images (thumbnails) only ever load object URLs.
-        if (tag === 'img' && !/^blob:/.test((el as HTMLImageElement).src))
-          found.push(`img src=${el.getAttribute('src')}`);
-        for (const attr of el.getAttributeNames()) {
-          if (attr.startsWith('on') || attr === 'srcdoc') found.push(`${tag}[${attr}]`);
-          if (/^\s*javascript:/i.test(el.getAttribute(attr) ?? '')) found.push(`${tag}[${attr}=javascript:]`);
-        }
-        if (el.shadowRoot) walk(el.shadowRoot);
-      }
-    };
-    walk(document);
-    return found;
+  expect(await injectedElements(page)).toEqual([]);
+  expect(await page.evaluate(() => (window as unknown as { __fired: unknown[] }).__fired)).toEqual([]);
+  expect(fired).toEqual([]);
+  expect(errors).toEqual([]);
+  await context.close();
+});
+
+/** Uploads `bytes` as `user` through the chunked upload API; returns the media id and the name the server kept. */
+async function upload(user: string, bytes: Buffer, name: string): Promise<{ id: string; name?: string }> {
+  const auth = { authorization: `Bearer ${await devToken(server.url, user)}` };
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const created = await fetch(`${server.url}/media/uploads`, {
+    method: 'POST',
+    headers: { ...auth, 'content-type': 'application/json' },
+    body: JSON.stringify({ size: bytes.length, sha256, name, mime: 'image/png' }),
   });
-  expect(injected).toEqual([]);
+  const init = (await created.json()) as { upload: string; chunkSize: number; chunks: number };
+  expect(created.status).toBe(201);
+  for (let i = 0; i < init.chunks; i++) {
+    const chunk = bytes.subarray(i * init.chunkSize, (i + 1) * init.chunkSize);
+    const put = await fetch(`${server.url}/media/uploads/${init.upload}/${i}`, {
+      method: 'PUT',
+      headers: auth,
+      body: new Uint8Array(chunk),
+    });
+    expect(put.status).toBe(204);
+  }
+  const done = await fetch(`${server.url}/media/uploads/${init.upload}/complete`, { method: 'POST', headers: auth });
+  expect(done.status).toBe(200);
+  return ((await done.json()) as { media: { id: string; name?: string } }).media;
+}
+
+test('hostile file names and captions of images render as inert, exact text (bubble label, viewer, conversation list)', async ({
+  browser,
+}) => {
+  const NAMES = [
+    '"><img src=x onerror="window.__xss=\'name\'">.png',
+    "<svg onload=alert('name')>.png",
+    'javascript:alert(1)//.png',
+    '<script>window.__xss="name-script"</script>.png',
+  ];
+  const [created] = await shortLink('mallory', [
+    frame(Op.CONV_CREATE, 2, { kind: ConvKind.Direct, members: ['alice'] }),
+  ]);
+  const conv = decodeBody(Op.CONV, created?.body as Uint8Array).conv.id;
+  const sends: Uint8Array[] = [];
+  // The server keeps only the last path segment of a name (`a/b.png` → `b.png`): what the widget shows.
+  const shown: string[] = [];
+  for (const [i, name] of NAMES.entries()) {
+    const png = await sharp({ create: { width: 64 + i, height: 32, channels: 3, background: '#336699' } })
+      .png()
+      .toBuffer();
+    const media = await upload('mallory', png, name);
+    shown.push(media.name ?? '');
+    sends.push(
+      frame(Op.SEND, i + 2, { cmid: `img-${i}`, conv, kind: MsgKind.Image, media: media.id, text: CORPUS[i] }),
+    );
+  }
+  const acks = await shortLink('mallory', sends);
+  expect(acks.map((f) => f.op)).toEqual(NAMES.map(() => Op.SEND_ACK));
+
+  const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+  const page = await context.newPage();
+  const fired = await watchForExecution(page);
+  const errors: Error[] = [];
+  page.on('pageerror', (e) => errors.push(e));
+  await page.goto(`${server.url}/widget?user=alice&peer=mallory`);
+
+  expect(shown.filter((n) => n.includes('<')).length).toBeGreaterThan(1);
+  for (const name of shown) {
+    const view = page.getByRole('button', { name: `View ${name}` });
+    await expect(view).toBeVisible();
+    await view.click();
+    const viewer = page.getByRole('dialog', { name });
+    await expect(viewer).toBeVisible();
+    await expect(viewer.getByRole('img', { name })).toBeVisible();
+    await page.keyboard.press('Escape');
+    await expect(viewer).toHaveCount(0);
+  }
+  for (const caption of CORPUS.slice(0, NAMES.length))
+    await expect(page.locator('synkey-thread .row .text').filter({ hasText: caption })).toHaveCount(1);
+
+  expect(await injectedElements(page)).toEqual([]);
   expect(await page.evaluate(() => (window as unknown as { __fired: unknown[] }).__fired)).toEqual([]);
   expect(fired).toEqual([]);
   expect(errors).toEqual([]);
