@@ -37,7 +37,7 @@ const steps = [];
 if (only.length === 0) {
   const configs = [];
   for (const dir of ['packages', '.']) {
-    for (const pkg of dir === '.' ? ['demo', 'e2e', 'bench'] : readdirSync(join(root, dir)).map((n) => join(dir, n))) {
+    for (const pkg of dir === '.' ? ['demo', 'e2e', 'bench', 'scripts'] : readdirSync(join(root, dir)).map((n) => join(dir, n))) {
       const abs = join(root, pkg);
       try {
         for (const f of readdirSync(abs)) if (/^tsconfig.*\.json$/.test(f)) configs.push(join(pkg, f));
@@ -55,9 +55,11 @@ if (only.length === 0) {
   }
 }
 
-const files = [...findTests(join(root, 'packages')), ...findTests(join(root, 'bench'))].filter(
-  (f) => only.length === 0 || only.some((o) => f.includes(o)),
-);
+const files = [
+  ...findTests(join(root, 'packages')),
+  ...findTests(join(root, 'bench')),
+  ...findTests(join(root, 'scripts')),
+].filter((f) => only.length === 0 || only.some((o) => f.includes(o)));
 if (files.length > 0) {
   const { code, out } = await run(
     'node',

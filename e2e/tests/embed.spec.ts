@@ -1,5 +1,5 @@
 import { type Browser, expect, type Page, test } from '@playwright/test';
-import { devToken } from '../helpers';
+import { devToken, history } from '../helpers';
 import { ServerProcess } from '../server-process';
 
 let server: ServerProcess;
@@ -14,9 +14,15 @@ test.afterEach(async () => {
 /**
  * Opens a "third-party" page for `user`: served from `localhost` while the chat server and its
  * synkey.js are on `127.0.0.1` (another origin), with a CSP as a real site sets. The site's own
- * backend answers /api/chat-token.
+ * backend answers /api/chat-token. `embed` writes the page's embed markup (by default the plain script tag).
  */
-async function hostPage(browser: Browser, user: string, csp: string): Promise<Page> {
+async function hostPage(
+  browser: Browser,
+  user: string,
+  csp: string,
+  embed = (chat: string) =>
+    `<script async src="${chat}/synkey.js" data-server="${chat}" data-token-url="/api/chat-token"></script>`,
+): Promise<Page> {
   const chat = server.url;
   const site = `http://localhost:${server.port}`;
   const context = await browser.newContext();
@@ -27,7 +33,7 @@ async function hostPage(browser: Browser, user: string, csp: string): Promise<Pa
       headers: { 'content-security-policy': csp },
       body: `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>A shop</title></head>
 <body><h1>A third-party site</h1><p>It embeds the chat with one script tag.</p>
-<script async src="${chat}/synkey.js" data-server="${chat}" data-token-url="/api/chat-token"></script>
+${embed(chat)}
 </body></html>`,
     }),
   );
@@ -79,4 +85,64 @@ test('when the site CSP forbids blob: workers the embed runs its engine in the p
   await chatThroughLauncher(alice, bob, 'no workers allowed here');
   const engineLoaded = await alice.evaluate(() => 'SynkeyEngine' in window);
   expect(engineLoaded).toBe(true);
+});
+
+test('data-max-voice sets the longest voice note: a recording stops and sends itself there', async ({ browser }) => {
+  const csp = `${cspFor(server.url, 'blob:')}; media-src blob:`;
+  const page = await hostPage(
+    browser,
+    'vera',
+    csp,
+    (chat) => `<script async src="${chat}/synkey.js" data-server="${chat}" data-token-url="/api/chat-token"
+      data-peer="walt" data-max-voice="1"></script>`,
+  );
+  await expect(page.locator('synkey-chat')).toHaveAttribute('max-voice', '1');
+  await page.getByRole('button', { name: /Open chat/ }).click();
+  await page.getByRole('button', { name: 'Record a voice message' }).click();
+  const timer = page.getByRole('timer', { name: 'Recording' });
+  await expect(timer).toBeVisible();
+  // Nobody presses send: the 1 s limit stops the recording and sends it (the default would run for 60 s).
+  await expect(timer).toHaveCount(0, { timeout: 20_000 });
+  const note = page.locator('synkey-thread .row:has(.vn)');
+  await expect(note).toHaveAttribute('data-state', /sent|delivered/, { timeout: 20_000 });
+  const stored = await history(server.url, 'walt', 1);
+  expect(stored.map((m) => m.kind)).toEqual([3]);
+  expect(stored[0]?.media?.durationMs).toBeLessThan(10_000);
+});
+
+test('Synkey.init({ maxVoice }) from the call queue sets max-voice; a maxVoice that is not a number of seconds is refused', async ({
+  browser,
+}) => {
+  const page = await hostPage(
+    browser,
+    'vera',
+    cspFor(server.url, 'blob:').replace("script-src 'self'", "script-src 'self' 'unsafe-inline'"),
+    (chat) => `<div id="chat" style="height: 480px"></div>
+<script>
+  window.Synkey = { q: [], init() { Synkey.q.push(['init', arguments]); } };
+  Synkey.init({ server: '${chat}', tokenUrl: '/api/chat-token', mode: 'inline', target: '#chat', maxVoice: 2 });
+</script>
+<script async src="${chat}/synkey.js"></script>`,
+  );
+  const chat = page.locator('#chat synkey-chat');
+  await expect(chat).toHaveAttribute('max-voice', '2');
+  await expect(chat.getByRole('region', { name: 'Messages' })).toBeVisible();
+  const refused = await page.evaluate(
+    (server) =>
+      ['long', 0, -5, Number.NaN, Number.POSITIVE_INFINITY].map((maxVoice) => {
+        try {
+          (window as unknown as { Synkey: { init(o: unknown): unknown } }).Synkey.init({
+            server,
+            token: 't',
+            maxVoice,
+          });
+          return 'accepted';
+        } catch (e) {
+          return `${(e as Error).name} ${(e as { code?: string }).code}`;
+        }
+      }),
+    server.url,
+  );
+  expect(refused).toEqual(Array(5).fill('ProtocolError INVALID'));
+  await expect(page.locator('synkey-chat')).toHaveCount(1);
 });

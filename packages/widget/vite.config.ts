@@ -8,7 +8,9 @@ import { terser } from './build/terser.ts';
  * bundle (widget + SDK client, the engine's worker inlined as a `blob:` URL).
  * SYNKEY_BUILD=engine writes dist/synkey-engine.js: the engine as a classic script, which the embed
  * loads into the page only when the page's CSP forbids `blob:` workers.
- * SYNKEY_BUILD=module writes the ES module build for npm (lit and @synkey/sdk stay external).
+ * SYNKEY_BUILD=module writes the ES module build for npm into dist/module (scripts/pack.ts gives it
+ * another outDir): one file per source module, unminified but for the templates, lit and @synkey/*
+ * external, so the app's bundler tree-shakes and minifies it with the rest.
  */
 const kind = process.env.SYNKEY_BUILD ?? 'embed';
 const moduleBuild = kind === 'module';
@@ -22,8 +24,17 @@ export default defineConfig({
     ? {
         outDir: resolve(import.meta.dirname, 'dist/module'),
         emptyOutDir: true,
-        lib: { entry: resolve(import.meta.dirname, 'src/index.ts'), formats: ['es'], fileName: 'index' },
-        rollupOptions: { external: [/^lit/, /^@synkey\//] },
+        target: 'es2022',
+        minify: false,
+        lib: { entry: resolve(import.meta.dirname, 'src/index.ts'), formats: ['es'] },
+        rollupOptions: {
+          external: [/^lit(\/|$)/, /^@synkey\//],
+          output: {
+            preserveModules: true,
+            preserveModulesRoot: resolve(import.meta.dirname, 'src'),
+            entryFileNames: '[name].js',
+          },
+        },
       }
     : {
         outDir: resolve(import.meta.dirname, 'dist'),

@@ -6,11 +6,12 @@ import type { Plugin } from 'vite';
 
 /**
  * The options the embed is minified with. Safe transforms only: the `unsafe_*` and `pure_getters`
- * ones saved under 0.1 KB more, not worth a getter with a side effect silently dropped.
+ * ones saved under 0.1 KB more, not worth a getter with a side effect silently dropped. A third
+ * pass saves another 0.1 KB; a fourth nothing.
  */
 export const TERSER_OPTIONS: MinifyOptions = {
   ecma: 2020,
-  compress: { passes: 2 },
+  compress: { passes: 3 },
   format: { comments: false },
 };
 

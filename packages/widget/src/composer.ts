@@ -1,7 +1,7 @@
 import { css, html, LitElement, nothing, type PropertyValues } from 'lit';
 import { live } from 'lit/directives/live.js';
 import type { I18n } from './i18n';
-import { icon } from './icons';
+import { icon, iconButton } from './icons';
 import { clock, IMAGE_TYPES } from './model';
 import { RecordControl, type Voice } from './record-control';
 import { base } from './styles';
@@ -275,14 +275,12 @@ export class SynkeyComposer extends LitElement {
       <form @submit=${this.submit} @keydown=${this.escape}>
         ${
           r.active
-            ? html`<button class="ib" type="button" aria-label=${t.t('cancelRecording')} title=${t.t('cancelRecording')}
-                @click=${() => r.cancel()}>${icon('trash')}</button>
+            ? html`${iconButton(t.t('cancelRecording'), 'trash', () => r.cancel())}
               <div class="rec ${r.away ? 'away' : ''}" role="timer" aria-label=${t.t('recording')}>
                 <span class="dot"></span><span>${clock(Math.floor(r.elapsed / 1000) * 1000)}</span>
                 <span class="hint">${r.held ? t.t(r.away ? 'releaseCancel' : 'slideCancel') : ''}</span>
               </div>`
-            : html`<button class="ib" type="button" aria-label=${t.t('attach')} title=${t.t('attach')}
-                @click=${() => this.renderRoot.querySelector('input')?.click()}>${icon('image')}</button>
+            : html`${iconButton(t.t('attach'), 'image', () => this.renderRoot.querySelector('input')?.click())}
               <input type="file" hidden multiple accept=${IMAGE_TYPES.join(',')} @change=${this.picked} />
               <textarea
                 rows="1"

@@ -5,7 +5,7 @@
 import { createClientWith, type EngineLoaders, ErrorCode, ProtocolError, type SynkeyClient } from '@synkey/sdk/core';
 import EngineWorker from '@synkey/sdk/worker?worker&inline';
 import './define';
-import { SynkeyChat } from './synkey-chat';
+import { fetchToken, SynkeyChat } from './synkey-chat';
 
 /** This script's own URL, to find synkey-engine.js beside it. */
 const scriptUrl = (document.currentScript as HTMLScriptElement | null)?.src ?? '';
@@ -29,21 +29,12 @@ export interface InitOptions {
   zIndex?: number;
   /** Opens a direct conversation with this user id. */
   peer?: string;
+  /** The longest voice note in seconds (default 60; the widget keeps it within 1–300). */
+  maxVoice?: number;
 }
 
 /** The `<synkey-chat>` element as the embed drives it. */
 type ChatElement = HTMLElement & { client?: SynkeyClient };
-
-/** Fetches a token from the site's backend, with its cookies (same-origin endpoints). */
-async function fetchToken(url: string): Promise<string> {
-  const res = await fetch(url, { credentials: 'include' });
-  if (!res.ok) throw new ProtocolError(ErrorCode.Unauthenticated, `the token endpoint answered ${res.status}`);
-  const text = (await res.text()).trim();
-  if (!text.startsWith('{')) return text;
-  const token = (JSON.parse(text) as { token?: unknown }).token;
-  if (typeof token !== 'string') throw new ProtocolError(ErrorCode.Unauthenticated, 'the token endpoint gave no token');
-  return token;
-}
 
 /**
  * The engine comes inlined as a `blob:` worker (a SharedWorker cannot be shared from one, so tabs
@@ -83,6 +74,9 @@ export function init(options: InitOptions): ChatElement {
   const { tokenUrl, getToken, token } = options;
   const source = getToken ?? (tokenUrl ? () => fetchToken(tokenUrl) : undefined);
   if (!source && !token) throw new ProtocolError(ErrorCode.Invalid, 'Synkey.init needs tokenUrl, getToken or token');
+  const { maxVoice } = options;
+  if (maxVoice !== undefined && !(Number.isFinite(maxVoice) && maxVoice > 0))
+    throw new ProtocolError(ErrorCode.Invalid, `Synkey.init: maxVoice must be a number of seconds, not ${maxVoice}`);
   const client = createClientWith(
     { server: options.server, ...(source ? { getToken: source } : { token }), client: 'synkey-embed' },
     loaders,
@@ -94,6 +88,7 @@ export function init(options: InitOptions): ChatElement {
   if (options.theme) el.setAttribute('theme', options.theme);
   if (options.zIndex !== undefined) el.setAttribute('z-index', String(options.zIndex));
   if (options.peer) el.setAttribute('peer', options.peer);
+  if (maxVoice !== undefined) el.setAttribute('max-voice', String(maxVoice));
   const target = typeof options.target === 'string' ? document.querySelector(options.target) : options.target;
   (target ?? document.body).append(el);
   return el;
@@ -124,6 +119,7 @@ if (!scope.Synkey || scope.Synkey.q) {
         lang: data.lang,
         peer: data.peer,
         target: data.target || undefined,
+        maxVoice: data.maxVoice ? Number(data.maxVoice) : undefined,
       });
     }
   });

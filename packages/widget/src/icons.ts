@@ -18,9 +18,16 @@ const P = {
   pause: 'M8.5 5.5v13M15.5 5.5v13',
 } as const;
 
+/** The name of an icon. */
+export type IconName = keyof typeof P;
+
 /** A decorative 24×24 stroke icon. */
-export const icon = (name: keyof typeof P, cls = ''): TemplateResult =>
+export const icon = (name: IconName, cls = ''): TemplateResult =>
   html`<svg class="icon ${cls}" viewBox="0 0 24 24" aria-hidden="true" focusable="false">${svg`<path d=${P[name]}></path>`}</svg>`;
+
+/** A round button showing only an icon: `label` names it and is its tooltip. */
+export const iconButton = (label: string, name: IconName, click: (e: Event) => void, cls = 'ib'): TemplateResult =>
+  html`<button class=${cls} type="button" aria-label=${label} title=${label} @click=${click}>${icon(name)}</button>`;
 
 const HUES = [210, 150, 25, 280, 340, 190, 45, 110];
 

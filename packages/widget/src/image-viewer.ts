@@ -1,7 +1,7 @@
 import type { ChatMessage } from '@synkey/sdk';
 import { css, html, nothing, type ReactiveController, type ReactiveControllerHost } from 'lit';
 import type { I18n } from './i18n';
-import { icon } from './icons';
+import { iconButton } from './icons';
 import { nameOf } from './media-bubble';
 
 /**
@@ -77,9 +77,7 @@ export class ImageViewer implements ReactiveController {
     >
       ${this.url ? html`<img src=${this.url} alt=${name} />` : this.failed ? nothing : html`<span class="spin"></span>`}
       ${this.failed ? html`<p role="alert">${i.t('loadFailed')}</p>` : nothing}
-      <button class="ib" type="button" aria-label=${i.t('closePhoto')} title=${i.t('closePhoto')} @click=${() => this.close()}>
-        ${icon('close')}
-      </button>
+      ${iconButton(i.t('closePhoto'), 'close', () => this.close())}
     </dialog>`;
   }
 

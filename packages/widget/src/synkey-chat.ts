@@ -1,20 +1,26 @@
-import type { ClientOptions, SynkeyClient } from '@synkey/sdk/core';
+import { type ClientOptions, ErrorCode, ProtocolError, type SynkeyClient } from '@synkey/sdk/core';
 import { css, html, LitElement, nothing, type PropertyValues } from 'lit';
 import { styleMap } from 'lit/directives/style-map.js';
 import { ClientController } from './client-controller';
 import type { SynkeyConversationList } from './conversation-list';
 import { I18n, langOf } from './i18n';
-import { avatar, icon } from './icons';
+import { avatar, icon, iconButton } from './icons';
 import { titleOf } from './model';
 import { base, theme } from './styles';
 import type { SynkeyThread } from './thread-view';
 
-/** Reads a token from `url` (with the page's cookies): a JSON `{ token }` or the plain token text. */
+/**
+ * Reads a token from `url` (with the page's cookies): a JSON `{ token }` or the plain token text.
+ * Rejects with a ProtocolError (`UNAUTHENTICATED`) when the endpoint refuses or its JSON has no token.
+ */
 export async function fetchToken(url: string): Promise<string> {
   const res = await fetch(url, { credentials: 'include', headers: { accept: 'application/json, text/plain' } });
-  if (!res.ok) throw new Error(`token request failed: ${res.status}`);
+  if (!res.ok) throw new ProtocolError(ErrorCode.Unauthenticated, `the token endpoint answered ${res.status}`);
   const text = (await res.text()).trim();
-  return text.startsWith('{') ? String((JSON.parse(text) as { token: unknown }).token) : text;
+  if (!text.startsWith('{')) return text;
+  const token = (JSON.parse(text) as { token?: unknown }).token;
+  if (typeof token !== 'string') throw new ProtocolError(ErrorCode.Unauthenticated, 'the token endpoint gave no token');
+  return token;
 }
 
 /**
@@ -404,11 +410,7 @@ export class SynkeyChat extends LitElement {
     const cc = this.cc;
     const conv = cc.conversations.find((c) => c.id === this.current);
     const title = conv ? titleOf(conv, cc.me) : '';
-    const close = launcher
-      ? html`<button class="ib" type="button" aria-label=${t.t('closeChat')} title=${t.t('closeChat')} @click=${this.close}>
-          ${icon('close')}
-        </button>`
-      : nothing;
+    const close = launcher ? iconButton(t.t('closeChat'), 'close', this.close) : nothing;
     return html`<div
       id="panel"
       class="panel ${launcher ? 'float' : 'inline'} ${this.current === undefined ? 'list-view' : 'thread-view'}"
@@ -424,14 +426,11 @@ export class SynkeyChat extends LitElement {
     >
       <header class="lh" part="header">
         <h2>${t.t('messages')}</h2>
-        <button class="ib" type="button" aria-label=${t.t('newConversation')} title=${t.t('newConversation')}
-          @click=${() => this.list?.compose()}>${icon('plus')}</button>
+        ${iconButton(t.t('newConversation'), 'plus', () => this.list?.compose())}
         ${close}
       </header>
       <header class="th" part="header">
-        <button class="ib back" type="button" aria-label=${t.t('back')} title=${t.t('back')} @click=${this.back}>
-          ${icon('back')}
-        </button>
+        ${iconButton(t.t('back'), 'back', this.back, 'ib back')}
         ${conv ? avatar(title) : nothing}
         <div class="who">
           <h2>${title}</h2>

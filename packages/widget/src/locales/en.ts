@@ -20,7 +20,6 @@ export const en = {
   you: 'You',
   members: '{n} members',
   photo: 'Photo',
-  voice: 'Voice message',
   photoPreview: '📷 Photo',
   photoCaption: '📷 {text}',
   voicePreview: '🎤 Voice message ({d})',

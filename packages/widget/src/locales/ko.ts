@@ -22,7 +22,6 @@ export const ko: Strings = {
   you: '나',
   members: '멤버 {n}명',
   photo: '사진',
-  voice: '음성 메시지',
   photoPreview: '📷 사진',
   photoCaption: '📷 {text}',
   voicePreview: '🎤 음성 메시지 ({d})',

@@ -22,7 +22,6 @@ export const zhCN: Strings = {
   you: '我',
   members: '{n} 位成员',
   photo: '图片',
-  voice: '语音消息',
   photoPreview: '📷 图片',
   photoCaption: '📷 {text}',
   voicePreview: '🎤 语音消息（{d}）',
