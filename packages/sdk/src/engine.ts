@@ -4,6 +4,7 @@ import {
   type ConvKind,
   ErrorCode,
   Limits,
+  type Member,
   type Message,
   MsgKind,
   Op,
@@ -26,6 +27,7 @@ import { MemoryStore } from './memory-store';
 import { memberOf } from './model';
 import { Outbox } from './outbox';
 import { defaultRateLimit, type RateLimit } from './pacer';
+import { PendingReads } from './pending-reads';
 import { type ChatMessage, outboxMessage, storedMessage } from './state';
 import type { Changes, OutboxEntry, Store } from './store';
 import { Syncer } from './sync';
@@ -42,6 +44,12 @@ export interface EngineOptions {
   getToken?: () => string | Promise<string>;
   /** This device's id; default: one made on first start and kept in the store. */
   deviceId?: string;
+  /**
+   * The user the token is for (its `sub`), when the caller knows it: on a first start the engine
+   * is then signed in before it ever connects, so messages written offline carry the right sender.
+   * Without it the user is learnt from the first AUTH_OK.
+   */
+  user?: string;
   /** `auto` (default) prefers the WebSocket and falls back to HTTP while it keeps probing. */
   transport?: TransportMode;
   /** Where state lives; default: a new {@link MemoryStore} (closed with the engine). */
@@ -98,8 +106,14 @@ export const UPLOAD_CONCURRENCY = 4;
 export type EngineEvent =
   /** These conversations were created or changed (title, members, last message, unread, positions). */
   | { type: 'conversations'; convs: number[] }
-  /** Messages of `conv` that were added or changed state; `removed` lists cmids of removed failed messages. */
+  /** Messages of `conv` that were added or changed; `removed` lists cmids of removed failed messages. */
   | { type: 'messages'; conv: number; messages: ChatMessage[]; removed: string[] }
+  /**
+   * Member positions (delivered, read) in `conv` rose, so the states of its stored messages may have
+   * changed; the messages themselves are not sent again. Derive their states from `members` with
+   * `withPositions` (`user`: the signed-in user), as `MessageList` does.
+   */
+  | { type: 'positions'; conv: number; user: string; members: Member[] }
   /**
    * The server's store was replaced (new epoch), or another user signed in: local conversations and
    * messages were dropped and are synced anew.
@@ -218,8 +232,8 @@ class ClientEngine implements Engine {
   private readonly outbox: Outbox;
   private readonly http: MediaHttp;
   private readonly started: Promise<void>;
-  /** READ positions not yet confirmed by the server, per conversation. */
-  private readonly pendingReads = new Map<number, number>();
+  /** READ positions not yet confirmed by the server, per conversation (kept in the store). */
+  private readonly pendingReads: PendingReads;
   private me = '';
   /** The current link is past its user check: NOTIFYs may start syncs. */
   private linkSynced = false;
@@ -230,6 +244,7 @@ class ClientEngine implements Engine {
     if (token === undefined && getToken === undefined) throw new TypeError('createEngine needs a token or getToken');
     this.store = options.store ?? new MemoryStore();
     this.ownsStore = options.store === undefined;
+    this.pendingReads = new PendingReads(this.store);
     const random = options.random ?? Math.random;
     const request: Requester = (op, body, timeoutMs) => this.connection.request(op, body, timeoutMs);
     this.connection = new Connection({
@@ -360,10 +375,11 @@ class ClientEngine implements Engine {
     if (!record || !this.me) return;
     const upTo = record.lastSeq;
     if (upTo === 0 || (memberOf(record, this.me)?.read ?? 0) >= upTo) return;
+    // Kept before it is applied: a crash in between sends a READ already shown, never loses one.
+    await this.pendingReads.add(conv, upTo);
     await this.publish(
       await this.store.apply([{ receipt: { conv, user: this.me, kind: ReceiptKind.Read, upTo } }], this.me),
     );
-    this.pendingReads.set(conv, Math.max(upTo, this.pendingReads.get(conv) ?? 0));
     if (this.connection.link) await this.sendRead(conv);
   }
 
@@ -438,6 +454,11 @@ class ClientEngine implements Engine {
       await this.store.setMeta('device', device);
     }
     this.me = (await this.store.meta('user')) ?? '';
+    if (!this.me && this.options.user) {
+      this.me = this.options.user;
+      await this.store.setMeta('user', this.me);
+    }
+    await this.pendingReads.load();
     await this.outbox.load();
     if (!this.closed) this.connection.start(device);
   }
@@ -459,19 +480,39 @@ class ClientEngine implements Engine {
     }
     if (this.connection.link !== link) return;
     this.outbox.setReady(true);
-    for (const conv of this.pendingReads.keys()) void this.sendRead(conv);
+    for (const conv of this.pendingReads.convs()) void this.sendRead(conv);
   }
 
-  /** Another user signed in on this store: nothing of the previous one may be shown or sent. */
+  /**
+   * The link names a user other than the store's. Another user signed in on this store: nothing of
+   * the previous one may be shown or sent. Or the first user: the messages written before the
+   * first connect are theirs and are shown again with their sender.
+   */
   private async switchUser(user: string): Promise<void> {
-    if (this.me) {
+    const first = !this.me;
+    if (!first) {
       await this.store.clear();
       await this.outbox.reload();
-      this.pendingReads.clear();
+      await this.pendingReads.clear();
       this.emit({ type: 'reset' });
     }
     this.me = user;
     await this.store.setMeta('user', user);
+    if (first) this.emitOutbox(await this.store.outbox());
+  }
+
+  /** Tells listeners about outbox entries, per conversation. */
+  private emitOutbox(entries: readonly OutboxEntry[]): void {
+    const byConv = new Map<number, OutboxEntry[]>();
+    for (const e of entries) byConv.set(e.conv, [...(byConv.get(e.conv) ?? []), e]);
+    for (const [conv, list] of byConv) {
+      this.emit({
+        type: 'messages',
+        conv,
+        messages: list.map((e) => outboxMessage(e, this.me, this.outbox.progress(e.cmid))),
+        removed: [],
+      });
+    }
   }
 
   private async onNotify(notify: Notify): Promise<void> {
@@ -508,15 +549,23 @@ class ClientEngine implements Engine {
       if (isLinkFailure(error)) return;
       this.report(error as Error);
     }
-    if (this.pendingReads.get(conv) === upTo) this.pendingReads.delete(conv);
+    await this.pendingReads.confirm(conv, upTo).catch((error: Error) => this.report(error));
   }
 
-  /** Tells listeners what a store write changed. */
+  /**
+   * Tells listeners what a store write changed, at once (in the order of the writes): the messages
+   * added or changed, with their states from the conversation as the write left it; member
+   * positions that rose, without the messages whose states they move; the conversations.
+   */
   private async publish(changes: Changes): Promise<void> {
     this.outbox.sent(changes.sent);
     for (const [conv, msgs] of changes.messages) {
-      const record = await this.store.conversation(conv);
+      const record = changes.records.get(conv);
       this.emit({ type: 'messages', conv, messages: msgs.map((m) => storedMessage(m, record, this.me)), removed: [] });
+    }
+    for (const conv of changes.positions) {
+      const record = changes.records.get(conv);
+      if (record) this.emit({ type: 'positions', conv, user: this.me, members: record.members });
     }
     if (changes.convs.length > 0) this.emit({ type: 'conversations', convs: changes.convs });
   }
@@ -539,9 +588,14 @@ class ClientEngine implements Engine {
   }
 }
 
-/** True when `stored` holds every message of the page: convSeqs are dense, so counting suffices. */
+/**
+ * True when `stored` (the newest stored messages below `before`, ascending) is the whole page
+ * `[from, before)`: as many messages as the page has, the first at its start. ConvSeqs are dense on
+ * the server; the store may hold islands (a catch-up half done, HISTORY pages), which this tells.
+ */
 function isComplete(stored: readonly Message[], before: number | undefined, limit: number): boolean {
   if (before === undefined) return false;
   const from = Math.max(1, before - limit);
-  return stored.length >= before - from && (stored[0]?.convSeq ?? from) <= from;
+  const count = before - from;
+  return count <= 0 || (stored.length >= count && stored[stored.length - count]?.convSeq === from);
 }

@@ -75,7 +75,14 @@ export type { MediaFetch, MediaResponse } from './media/http';
 export type { ImageOptions } from './media/validate';
 export { MemoryStore } from './memory-store';
 export { defaultRateLimit, Pacer, type RateLimit } from './pacer';
-export { type ChatMessage, type LocalMedia, type MessageState, messageState } from './state';
+export {
+  type ChatMessage,
+  type LocalMedia,
+  type MessageState,
+  messageState,
+  positionState,
+  withPositions,
+} from './state';
 export type {
   Changes,
   MessageRange,
@@ -85,6 +92,7 @@ export type {
   Store,
   StoreTx,
   SynKey,
+  TxWrites,
   UploadState,
 } from './store';
 export type { AuthOk, CallOp, LinkOptions, Notify, ReplyOf, Requester, RequestOp, Transport } from './transport';

@@ -1,7 +1,7 @@
 import type { Conversation, Message, SyncEvent } from '@synkey/protocol';
 import { applyEvents } from './apply';
 import { byActivity } from './model';
-import type { Changes, MessageRange, OutboxEntry, OutboxPatch, Store, StoreTx, SynKey } from './store';
+import type { Changes, MessageRange, OutboxEntry, OutboxPatch, Store, StoreTx, SynKey, TxWrites } from './store';
 
 /** The tables of a {@link MemoryStore}. */
 interface Tables {
@@ -136,62 +136,36 @@ export class MemoryStore implements Store {
   }
 }
 
-/** Buffers the writes of one transaction over the tables; {@link MemoryTx.commit} applies them. */
+/** Reads the tables and buffers the writes of one transaction; {@link MemoryTx.commit} applies them. */
 class MemoryTx implements StoreTx {
-  private readonly convs = new Map<number, Conversation>();
-  private readonly msgs = new Map<number, Message>();
-  private readonly deleted = new Set<string>();
+  private writes: TxWrites | undefined;
 
   constructor(private readonly tables: Tables) {}
 
-  async conversation(id: number): Promise<Conversation | undefined> {
-    return this.convs.get(id) ?? this.tables.convs.get(id);
+  async conversations(ids: readonly number[]): Promise<(Conversation | undefined)[]> {
+    return ids.map((id) => this.tables.convs.get(id));
   }
 
-  async putConversation(conv: Conversation): Promise<void> {
-    this.convs.set(conv.id, conv);
+  async messages(ids: readonly number[]): Promise<(Message | undefined)[]> {
+    return ids.map((id) => this.tables.msgs.get(id));
   }
 
-  async message(id: number): Promise<Message | undefined> {
-    return this.msgs.get(id) ?? this.tables.msgs.get(id);
+  async outboxHas(cmids: readonly string[]): Promise<Set<string>> {
+    return new Set(cmids.filter((cmid) => this.tables.outbox.has(cmid)));
   }
 
-  async putMessage(msg: Message): Promise<void> {
-    this.msgs.set(msg.id, msg);
-  }
-
-  async messagesBetween(conv: number, after: number, upTo: number): Promise<Message[]> {
-    const found = new Map<number, Message>();
-    const index = this.tables.byConvSeq.get(conv);
-    if (index && upTo - after <= index.size) {
-      for (let s = after + 1; s <= upTo; s++) {
-        const id = index.get(s);
-        if (id !== undefined) found.set(s, this.tables.msgs.get(id) as Message);
-      }
-    } else if (index) {
-      for (const [s, id] of index) if (s > after && s <= upTo) found.set(s, this.tables.msgs.get(id) as Message);
-    }
-    for (const m of this.msgs.values()) {
-      if (m.conv === conv && m.convSeq > after && m.convSeq <= upTo) found.set(m.convSeq, m);
-    }
-    return [...found.values()].sort((a, b) => a.convSeq - b.convSeq);
-  }
-
-  async outboxEntry(cmid: string): Promise<OutboxEntry | undefined> {
-    return this.deleted.has(cmid) ? undefined : this.tables.outbox.get(cmid);
-  }
-
-  async deleteOutbox(cmid: string): Promise<void> {
-    this.deleted.add(cmid);
+  async write(writes: TxWrites): Promise<void> {
+    this.writes = writes;
   }
 
   commit(): void {
-    for (const [id, conv] of this.convs) this.tables.convs.set(id, conv);
-    for (const [id, msg] of this.msgs) {
-      this.tables.msgs.set(id, msg);
+    const { convs, msgs, sent } = this.writes ?? { convs: [], msgs: [], sent: [] };
+    for (const conv of convs) this.tables.convs.set(conv.id, conv);
+    for (const msg of msgs) {
+      this.tables.msgs.set(msg.id, msg);
       const index = this.tables.byConvSeq.get(msg.conv) ?? new Map<number, number>();
-      this.tables.byConvSeq.set(msg.conv, index.set(msg.convSeq, id));
+      this.tables.byConvSeq.set(msg.conv, index.set(msg.convSeq, msg.id));
     }
-    for (const cmid of this.deleted) this.tables.outbox.delete(cmid);
+    for (const cmid of sent) this.tables.outbox.delete(cmid);
   }
 }

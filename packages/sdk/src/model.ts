@@ -99,6 +99,14 @@ export function sameConversation(a: Conversation, b: Conversation): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
+/** True when every member of `after` holds the same positions in `before` (so no one joined either). */
+export function samePositions(before: Conversation, after: Conversation): boolean {
+  return after.members.every((m) => {
+    const old = memberOf(before, m.user);
+    return old !== undefined && old.delivered === m.delivered && old.read === m.read;
+  });
+}
+
 /** Orders conversations by most recent activity (last message, else creation), newest first. */
 export function byActivity(a: Conversation, b: Conversation): number {
   return (b.last?.ts ?? b.createdAt) - (a.last?.ts ?? a.createdAt) || b.id - a.id;

@@ -1,5 +1,4 @@
-import type { Conversation, Media, Message } from '@synkey/protocol';
-import { memberOf } from './model';
+import type { Conversation, Media, Member, Message } from '@synkey/protocol';
 import type { OutboxEntry } from './store';
 
 /**
@@ -54,12 +53,35 @@ export interface LocalMedia {
 
 /** The state of a stored message, from the member positions in its conversation. */
 export function messageState(msg: Message, conv: Conversation | undefined, me: string): MessageState {
-  if (msg.sender !== me) return (memberOf(conv, me)?.read ?? 0) >= msg.convSeq ? 'read' : 'delivered';
-  const others = conv?.members.filter((m) => m.user !== me) ?? [];
+  return positionState(msg, conv?.members ?? [], me);
+}
+
+/** The state of a stored message (its sender and convSeq) from a conversation's member positions. */
+export function positionState(
+  msg: Pick<Message, 'sender' | 'convSeq'>,
+  members: readonly Member[],
+  me: string,
+): MessageState {
+  if (msg.sender !== me) return (members.find((m) => m.user === me)?.read ?? 0) >= msg.convSeq ? 'read' : 'delivered';
+  const others = members.filter((m) => m.user !== me);
   if (others.length === 0) return 'sent';
   if (others.every((m) => m.read >= msg.convSeq)) return 'read';
   if (others.every((m) => m.delivered >= msg.convSeq)) return 'delivered';
   return 'sent';
+}
+
+/** How far along a state is; unsent states rank lowest. */
+const RANK: Record<MessageState, number> = { sending: 0, failed: 0, sent: 1, delivered: 2, read: 3 };
+
+/**
+ * `msg` with the state that member positions `members` give it, as `me` sees it: for a `positions`
+ * event. An unsent message, or one whose state is that far already, comes back as it is: positions
+ * only rise, so an update that arrives late never lowers a state.
+ */
+export function withPositions(msg: ChatMessage, members: readonly Member[], me: string): ChatMessage {
+  if (msg.convSeq === undefined || msg.id === undefined) return msg;
+  const state = positionState({ sender: msg.sender, convSeq: msg.convSeq }, members, me);
+  return RANK[state] > RANK[msg.state] ? { ...msg, state } : msg;
 }
 
 /** A stored message with its state. */

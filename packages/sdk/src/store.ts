@@ -63,8 +63,16 @@ export type OutboxPatch = Partial<Pick<OutboxEntry, 'state' | 'error' | 'upload'
 export interface Changes {
   /** Conversations whose record changed. */
   convs: number[];
-  /** Per conversation, the messages added or whose state may have changed. */
+  /** Per conversation, the messages added or changed (and mine that left the outbox), ascending by convSeq. */
   messages: Map<number, Message[]>;
+  /**
+   * Conversations that existed before the write and whose member positions (delivered, read)
+   * rose: the states of their stored messages may have changed. The messages themselves are not
+   * listed; their states follow from the positions (see `messageState`).
+   */
+  positions: number[];
+  /** The records of the conversations the write touched, as it left them. */
+  records: Map<number, Conversation>;
   /** Outbox entries that turned out to be stored on the server; they left the outbox. */
   sent: string[];
 }
@@ -77,20 +85,28 @@ export interface MessageRange {
   limit: number;
 }
 
+/** The writes of one {@link StoreTx}, issued together. */
+export interface TxWrites {
+  convs: Conversation[];
+  msgs: Message[];
+  /** cmids of outbox entries to delete, with their files. */
+  sent: string[];
+}
+
 /**
- * The reads and writes of one store transaction, as {@link applyEvents} uses them. A store that
- * implements this over its own transaction (IndexedDB: one readwrite transaction over all stores)
- * gets the event semantics for free.
+ * The reads and writes of one store transaction, as {@link applyEvents} uses them: a few batched
+ * reads, then one batch of writes. A store that implements this over its own transaction
+ * (IndexedDB: one readwrite transaction over all stores) gets the event semantics for free.
  */
 export interface StoreTx {
-  conversation(id: number): Promise<Conversation | undefined>;
-  putConversation(conv: Conversation): Promise<void>;
-  message(id: number): Promise<Message | undefined>;
-  putMessage(msg: Message): Promise<void>;
-  /** The messages of `conv` with `after < convSeq ≤ upTo`, ascending. */
-  messagesBetween(conv: number, after: number, upTo: number): Promise<Message[]>;
-  outboxEntry(cmid: string): Promise<OutboxEntry | undefined>;
-  deleteOutbox(cmid: string): Promise<void>;
+  /** The conversations with these ids, in the same order (undefined where there is none). */
+  conversations(ids: readonly number[]): Promise<(Conversation | undefined)[]>;
+  /** The messages with these ids, in the same order (undefined where there is none). */
+  messages(ids: readonly number[]): Promise<(Message | undefined)[]>;
+  /** Which of these cmids have an outbox entry. */
+  outboxHas(cmids: readonly string[]): Promise<Set<string>>;
+  /** Stores the records and deletes the outbox entries; nothing may be read after it. */
+  write(writes: TxWrites): Promise<void>;
 }
 
 /**

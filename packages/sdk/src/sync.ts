@@ -1,4 +1,4 @@
-import { ErrorCode, Limits, Op, ProtocolError } from '@synkey/protocol';
+import { type BodyOf, ErrorCode, Limits, Op, ProtocolError } from '@synkey/protocol';
 import { isLinkFailure } from './errors';
 import type { Changes, Store, SynKey } from './store';
 import type { Requester } from './transport';
@@ -25,7 +25,8 @@ const MAX_SURPRISES = 3;
 /**
  * Catches the local store up with the user's timeline: SYNC pages until `more` is false, each page
  * applied with its new SynKey in one store transaction, and only when the page starts exactly at
- * the local SynKey; then ACK. Calls during a catch-up are coalesced into one more pass.
+ * the local SynKey; then ACK. The next page is fetched while one is applied. Calls during a
+ * catch-up are coalesced into one more pass.
  */
 export class Syncer {
   private running: Promise<void> | undefined;
@@ -67,21 +68,25 @@ export class Syncer {
     } while (this.again);
   }
 
+  /**
+   * Pages until `more` is false. The next page is asked for as soon as a reply says there is
+   * more, so the server fetches it while this one is applied; it is applied only if it starts at
+   * the SynKey the store then holds.
+   */
   private async catchUp(): Promise<void> {
-    const { store, request } = this.deps;
+    const { store } = this.deps;
     let surprises = 0;
+    let key = await store.synKey();
+    let pending = this.page(key);
     for (;;) {
-      const key = await store.synKey();
-      const reply = await request(Op.SYNC, {
-        epoch: key.epoch,
-        seq: key.seq,
-        limit: this.deps.pageSize ?? Limits.syncPage,
-      });
+      const reply = await pending;
       if (reply.reset || (key.epoch !== 0 && reply.epoch !== key.epoch)) {
         if (++surprises > MAX_SURPRISES) throw new ProtocolError(ErrorCode.Internal, 'the server keeps resetting');
         await store.reset(reply.epoch);
         this.ackedSeq = -1;
         this.deps.onReset();
+        key = await store.synKey();
+        pending = this.page(key);
         continue;
       }
       if (reply.seq !== reply.from + reply.events.length) {
@@ -91,21 +96,33 @@ export class Syncer {
         );
       }
       const next: SynKey = { epoch: reply.epoch, seq: reply.seq };
+      const ahead = reply.more ? this.page(next) : undefined;
+      // Awaited below when it is used; a pass that ends before must not leave its failure unhandled.
+      ahead?.catch(() => undefined);
       const changes =
         reply.from === key.seq
           ? await store.applySync(reply.events, next, { expected: key, me: this.deps.me() })
           : undefined;
       if (!changes) {
         if (++surprises > MAX_SURPRISES) throw new ProtocolError(ErrorCode.Internal, 'the SynKey keeps moving');
+        key = await store.synKey();
+        pending = this.page(key);
         continue;
       }
+      key = next;
       await this.deps.onApplied(changes);
       this.ack(next);
-      if (!reply.more) return;
+      if (!ahead) return;
+      pending = ahead;
     }
   }
 
-  /** Sends ACK without waiting, so it travels with the next SYNC. A lost ACK is repeated by a later one. */
+  /** Asks for the page of the timeline after `key`. */
+  private page(key: SynKey): Promise<BodyOf<typeof Op.SYNC_REPLY>> {
+    return this.deps.request(Op.SYNC, { epoch: key.epoch, seq: key.seq, limit: this.deps.pageSize ?? Limits.syncPage });
+  }
+
+  /** Sends ACK without waiting (in a BATCH with whatever else goes out in the tick). A lost ACK is repeated later. */
   private ack(key: SynKey): void {
     if (key.seq === 0 || key.seq === this.ackedSeq) return;
     this.ackedSeq = key.seq;

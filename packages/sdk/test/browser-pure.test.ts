@@ -5,7 +5,8 @@ import { mintToken } from '@synkey/server';
 import { tokenSubject } from '../src/browser/token-subject';
 import { MessageList, messageKey } from '../src/browser/watch';
 import { fromWireError, isWireError, toWireError } from '../src/browser/wire-error';
-import type { ChatMessage } from '../src/state';
+import { parsePendingReads } from '../src/pending-reads';
+import { type ChatMessage, withPositions } from '../src/state';
 import { SECRET } from './server-harness';
 
 function stored(id: number, convSeq: number, extra: Partial<ChatMessage> = {}): ChatMessage {
@@ -78,6 +79,68 @@ describe('MessageList (watchMessages merge)', () => {
     list.load([stored(5, 5)]);
     list.merge([stored(5, 5, { state: 'read' }), stored(6, 6)], []);
     assert.deepEqual(shape(list.list()), ['m5:read', 'm6:delivered']);
+  });
+});
+
+describe('MessageList positions (states derived from member positions)', () => {
+  const members = (aliceRead: number, bobDelivered: number, bobRead: number) => [
+    { user: 'alice', delivered: aliceRead, read: aliceRead },
+    { user: 'bob', delivered: bobDelivered, read: bobRead },
+  ];
+  const mine = (id: number, convSeq: number, state: ChatMessage['state'] = 'sent') =>
+    stored(id, convSeq, { sender: 'alice', cmid: `c${id}`, state });
+
+  it("derives my messages' states from the others' positions and others' from mine; unsent ones stay", () => {
+    const list = new MessageList();
+    list.load([stored(1, 1), mine(2, 2), mine(3, 3), stored(4, 4), unsent('x', 9_000)]);
+    assert.equal(list.positions(members(1, 2, 0), 'alice'), true);
+    assert.deepEqual(shape(list.list()), ['m1:read', 'm2:delivered', 'm3:sent', 'm4:delivered', 'x:sending']);
+    assert.equal(list.positions(members(4, 3, 3), 'alice'), true);
+    assert.deepEqual(shape(list.list()), ['m1:read', 'm2:read', 'm3:read', 'm4:read', 'x:sending']);
+  });
+
+  it('an update that arrives late never lowers a state; one that changes nothing says so', () => {
+    const list = new MessageList();
+    list.load([mine(2, 2, 'read'), stored(4, 4, { state: 'read' })]);
+    assert.equal(list.positions(members(0, 0, 0), 'alice'), false);
+    assert.deepEqual(shape(list.list()), ['m2:read', 'm4:read']);
+  });
+
+  it('withPositions returns the same object when the state does not rise', () => {
+    const m = mine(2, 2, 'delivered');
+    assert.equal(withPositions(m, members(0, 2, 0), 'alice'), m);
+    assert.deepEqual(withPositions(m, members(0, 2, 2), 'alice'), { ...m, state: 'read' });
+    const alone = mine(3, 3);
+    assert.equal(withPositions(alone, [{ user: 'alice', delivered: 3, read: 3 }], 'alice'), alone, 'no one else: sent');
+  });
+});
+
+describe('parsePendingReads', () => {
+  it('reads the pairs it wrote and skips anything malformed', () => {
+    assert.deepEqual(
+      [
+        ...parsePendingReads(
+          JSON.stringify([
+            [1, 5],
+            [2, 9],
+          ]),
+        ),
+      ],
+      [
+        [1, 5],
+        [2, 9],
+      ],
+    );
+    assert.deepEqual([...parsePendingReads(undefined)], []);
+    assert.deepEqual([...parsePendingReads('{not json')], []);
+    assert.deepEqual([...parsePendingReads('{"1":5}')], []);
+    assert.deepEqual(
+      [...parsePendingReads('[[1,5],[2],["3",4],[4,0],[5,1.5],null,[6,7]]')],
+      [
+        [1, 5],
+        [6, 7],
+      ],
+    );
   });
 });
 

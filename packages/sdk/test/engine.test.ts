@@ -465,6 +465,34 @@ describe('engine against the server', () => {
     );
   });
 
+  it('messages() completes from HISTORY a page whose stored messages below `before` leave a gap (a sync still running)', async () => {
+    const server = await freshServer();
+    const alice = engineFor(server.url, 'alice');
+    await online(alice);
+    const conv = await alice.createConversation({ kind: ConvKind.Direct, members: ['bob'] });
+    const texts = Array.from({ length: 100 }, (_, i) => `g${i}`);
+    for (const text of texts) await alice.send(conv.id, { text });
+    await waitFor(() => server.store.history('alice', { conv: conv.id, limit: 200 }).msgs.length === 100);
+
+    // The store holds the conversation and its 60 oldest messages, as a catch-up half way through would.
+    const partial = new MemoryStore();
+    const [snapshot] = server.store.listConversations('bob');
+    const oldest = server.store.history('bob', { conv: conv.id, before: 61, limit: 60 }).msgs;
+    await partial.applySync(
+      [{ conv: snapshot as NonNullable<typeof snapshot> }, ...oldest.map((msg) => ({ msg }))],
+      { epoch: server.store.epoch, seq: server.store.maxSeq('bob') },
+      { expected: { epoch: 0, seq: 0 }, me: 'bob' },
+    );
+    await partial.setMeta('user', 'bob');
+    const bob = engineFor(server.url, 'bob', { store: partial });
+    await online(bob);
+    const page = await bob.messages(conv.id, { before: 101, limit: 20 });
+    assert.deepEqual(
+      page.map((m) => m.text),
+      texts.slice(80, 100),
+    );
+  });
+
   it('markRead records the read position locally at once and on the server', async () => {
     const server = await freshServer();
     const alice = engineFor(server.url, 'alice');

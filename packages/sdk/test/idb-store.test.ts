@@ -3,12 +3,12 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import type { SyncEvent } from '@synkey/protocol';
 import { forceCloseDatabase, IDBFactory } from 'fake-indexeddb';
-import type { IDBPDatabase } from 'idb';
 import { isStoreError, type StoreError, StoreErrorCode } from '../src/idb/errors';
 import { IdbStore, openIdbStore } from '../src/idb/idb-store';
 import { type IdbFactory, openDatabase } from '../src/idb/open-db';
 import { openDurableStore } from '../src/idb/open-store';
-import { databaseName, MIGRATIONS, type Migration, type SynkeyDB, schemaVersion } from '../src/idb/schema';
+import { settled, walk } from '../src/idb/request';
+import { databaseName, MIGRATIONS, type Migration, schemaVersion } from '../src/idb/schema';
 import { MemoryStore } from '../src/memory-store';
 import type { Store } from '../src/store';
 import { directConv, msg, outboxEntry } from './fixtures';
@@ -180,11 +180,10 @@ describe('IdbStore: schema and upgrades', () => {
       version: NEXT,
       async apply(_db, tx) {
         ran.push(NEXT);
-        let cursor = await tx.objectStore('messages').openCursor();
-        while (cursor) {
-          await cursor.update({ ...cursor.value, text: `next:${cursor.value.text}` });
-          cursor = await cursor.continue();
-        }
+        await walk(tx.objectStore('messages').openCursor(), (cursor) => {
+          cursor.update({ ...cursor.value, text: `next:${cursor.value.text}` });
+          return true;
+        });
       },
     };
   }
@@ -194,7 +193,7 @@ describe('IdbStore: schema and upgrades', () => {
     return [
       ...MIGRATIONS.map((step) => ({
         version: step.version,
-        apply: (db: IDBPDatabase<SynkeyDB>, tx: Parameters<Migration['apply']>[1]) => {
+        apply: (db: IDBDatabase, tx: IDBTransaction) => {
           ran.push(step.version);
           return step.apply(db, tx);
         },
@@ -210,7 +209,6 @@ describe('IdbStore: schema and upgrades', () => {
     const tx = db.transaction(['messages', 'outbox']);
     assert.deepEqual([...tx.objectStore('messages').indexNames].sort(), ['by-cmid', 'by-conv-seq']);
     assert.deepEqual([...tx.objectStore('outbox').indexNames], ['by-created']);
-    await tx.done;
     db.close();
   });
 
@@ -228,7 +226,7 @@ describe('IdbStore: schema and upgrades', () => {
   it('upgrading a v1 database to v2 keeps its outbox and adds the store of outbox files', async () => {
     const factory = freshIdb();
     const v1 = await openDatabase(factory, NAME, { timeoutMs: 1000, migrations: MIGRATIONS.slice(0, 1) });
-    await v1.put('outbox', outboxEntry('c1'));
+    await settled(v1.transaction('outbox', 'readwrite').objectStore('outbox').put(outboxEntry('c1')));
     v1.close();
     const store = await openIdb(factory);
     assert.deepEqual(await store.outbox(), [outboxEntry('c1')]);
@@ -249,9 +247,10 @@ describe('IdbStore: schema and upgrades', () => {
     const db = await openDatabase(factory, NAME, { timeoutMs: 1000, migrations: spied(ran, [textPrefixStep(ran)]) });
     assert.deepEqual(ran, [NEXT]);
     assert.equal(db.version, NEXT);
-    assert.equal((await db.get('messages', 1001))?.text, 'next:m1');
-    assert.equal((await db.get('conversations', 1))?.id, 1);
-    assert.deepEqual(await db.get('outbox', 'c1'), outboxEntry('c1'));
+    const get = (name: string, key: IDBValidKey) => settled(db.transaction(name).objectStore(name).get(key));
+    assert.equal((await get('messages', 1001))?.text, 'next:m1');
+    assert.equal((await get('conversations', 1))?.id, 1);
+    assert.deepEqual(await get('outbox', 'c1'), outboxEntry('c1'));
     db.close();
   });
 

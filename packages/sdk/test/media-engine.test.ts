@@ -50,6 +50,12 @@ describe('images against the server', () => {
     const events = track(alice);
     const file = await noisePng(420, 420);
     const chunks = Math.ceil(file.size / CHUNK);
+    // The last chunk waits until progress between 0 and 1 was shown: a fast upload may not leave time for it.
+    let shown = false;
+    traffic.fate = (method) =>
+      !shown && method === 'PUT' && traffic.requests.filter((r) => r.method === 'PUT').length === chunks
+        ? 'hold'
+        : 'pass';
     const cmid = await alice.sendImage(conv, file, { caption: 'noise', name: 'noise.png' });
     const text = await alice.send(conv, { text: 'after the photo' });
 
@@ -62,6 +68,10 @@ describe('images against the server', () => {
     );
     assert.equal(first?.local?.file.size, file.size);
 
+    const partial = () => events(cmid).some((m) => m.progress !== undefined && m.progress > 0 && m.progress < 1);
+    await waitFor(partial, 20_000, 'progress between 0 and 1');
+    shown = true;
+    traffic.release();
     await waitFor(async () => (await stateOf(alice, conv, text))?.state !== 'sending', 20_000, 'both sent');
     assert.deepEqual(
       [...traffic.storedChunks()].sort((a, b) => a - b),

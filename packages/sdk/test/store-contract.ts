@@ -102,6 +102,7 @@ export function storeContract(kind: string, make: () => Promise<Store>): void {
         const before = { conv: await store.conversation(1), msgs: await store.messages(1, { limit: 10 }) };
         const again = await store.apply(events, me);
         assert.deepEqual(again.convs, []);
+        assert.deepEqual(again.positions, []);
         assert.equal(again.messages.size, 0);
         assert.deepEqual({ conv: await store.conversation(1), msgs: await store.messages(1, { limit: 10 }) }, before);
       });
@@ -138,7 +139,7 @@ export function storeContract(kind: string, make: () => Promise<Store>): void {
         assert.equal((await store.outbox()).length, 1);
       });
 
-      it('receipts move my messages to delivered, then read, and report the ones that changed', async () => {
+      it('receipts move my messages to delivered, then read, and report the risen positions, not the messages', async () => {
         const store = await seeded();
         await store.apply(
           [1, 2, 3].map((s) => ({ msg: msg(1, s, me) })),
@@ -148,16 +149,84 @@ export function storeContract(kind: string, make: () => Promise<Store>): void {
           [{ receipt: { conv: 1, user: 'bob', kind: ReceiptKind.Delivered, upTo: 2 } }],
           me,
         );
-        assert.deepEqual(
-          delivered.messages.get(1)?.map((m) => m.convSeq),
-          [1, 2],
-        );
+        assert.deepEqual(delivered.positions, [1]);
+        assert.equal(delivered.messages.size, 0, 'no message copies for a position change');
+        assert.deepEqual(delivered.records.get(1)?.members, (await store.conversation(1))?.members);
         let conv = await store.conversation(1);
         const states = async () => (await store.messages(1, { limit: 10 })).map((m) => messageState(m, conv, me));
         assert.deepEqual(await states(), ['delivered', 'delivered', 'sent']);
         await store.apply([{ receipt: { conv: 1, user: 'bob', kind: ReceiptKind.Read, upTo: 3 } }], me);
         conv = await store.conversation(1);
         assert.deepEqual(await states(), ['read', 'read', 'read']);
+      });
+
+      it('reports positions only for a conversation that was stored before the write', async () => {
+        const store = await fresh();
+        const created = await store.apply(
+          [{ conv: directConv(1, me, 'bob') }, { receipt: { conv: 1, user: 'bob', kind: ReceiptKind.Read, upTo: 1 } }],
+          me,
+        );
+        assert.deepEqual(created.convs, [1]);
+        assert.deepEqual(created.positions, []);
+        const moved = await store.apply([{ msg: msg(1, 2, 'bob') }], me);
+        assert.deepEqual(moved.positions, [1], "bob's own message moves his positions");
+        assert.deepEqual(
+          moved.messages.get(1)?.map((m) => m.convSeq),
+          [2],
+        );
+      });
+
+      it('applies a page that touches one message and conversation several times as the events in turn would', async () => {
+        const store = await seeded();
+        await store.putOutbox(outboxEntry('c1'));
+        await store.putOutbox(outboxEntry('c2'));
+        const { cmid: _, ...plain } = msg(1, 1, me);
+        const changes = await store.apply(
+          [
+            { msg: plain },
+            { msg: msg(1, 1, me, { cmid: 'c1' }) },
+            { msg: msg(1, 2, me, { cmid: 'c2' }) },
+            { receipt: { conv: 1, user: 'bob', kind: ReceiptKind.Delivered, upTo: 1 } },
+            { receipt: { conv: 1, user: 'bob', kind: ReceiptKind.Read, upTo: 2 } },
+            { msg: msg(1, 3, 'bob') },
+          ],
+          me,
+        );
+        assert.deepEqual(changes.sent, ['c1', 'c2']);
+        assert.deepEqual(await store.outbox(), []);
+        assert.deepEqual(
+          changes.messages.get(1)?.map((m) => [m.convSeq, m.cmid]),
+          [
+            [1, 'c1'],
+            [2, 'c2'],
+            [3, undefined],
+          ],
+        );
+        const conv = await store.conversation(1);
+        assert.deepEqual(conv?.members, [
+          { user: me, delivered: 2, read: 2 },
+          { user: 'bob', delivered: 3, read: 3 },
+        ]);
+        assert.equal(conv?.lastSeq, 3);
+        assert.equal(conv?.unread, 1);
+        assert.deepEqual(
+          (await store.messages(1, { limit: 10 })).map((m) => messageState(m, conv, me)),
+          ['read', 'read', 'delivered'],
+        );
+      });
+
+      it('finds stored messages again whose ids lie far apart, among many stored ones', async () => {
+        const store = await seeded();
+        const page = Array.from({ length: 150 }, (_, i) => ({ msg: msg(1, i + 1, 'bob') }));
+        await store.apply(page, me);
+        const again = await store.apply([{ msg: msg(1, 1, 'bob') }, { msg: msg(1, 150, 'bob') }], me);
+        assert.equal(again.messages.size, 0);
+        assert.deepEqual(again.convs, []);
+        const edited = await store.apply([{ msg: msg(1, 1, 'bob') }, { msg: msg(1, 150, 'bob', { text: 'new' }) }], me);
+        assert.deepEqual(
+          edited.messages.get(1)?.map((m) => m.text),
+          ['new'],
+        );
       });
 
       it('positions never move backwards', async () => {

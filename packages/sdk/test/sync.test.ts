@@ -147,6 +147,40 @@ describe('Syncer', () => {
     assert.deepEqual(await store.outbox(), [entry]);
   });
 
+  it('asks for the next page while the previous one is applied, and applies the pages in order', async () => {
+    const store = new MemoryStore();
+    const timeline = new Timeline();
+    timeline.add(449);
+    const order: string[] = [];
+    const applySync = store.applySync.bind(store);
+    store.applySync = async (events, next, context) => {
+      order.push(`apply ${context.expected.seq} starts`);
+      await sleep(5);
+      const changes = await applySync(events, next, context);
+      order.push(`apply ${context.expected.seq} ends`);
+      return changes;
+    };
+    const request = timeline.request;
+    timeline.request = asRequester(async (op, body: BodyOf<typeof Op.SYNC>) => {
+      if (op === Op.SYNC) order.push(`sync ${body.seq}`);
+      return request(op as never, body as never);
+    });
+    await syncer(store, timeline).sync();
+    assert.deepEqual(order, [
+      'sync 0',
+      'sync 200',
+      'apply 0 starts',
+      'apply 0 ends',
+      'sync 400',
+      'apply 200 starts',
+      'apply 200 ends',
+      'apply 400 starts',
+      'apply 400 ends',
+    ]);
+    assert.equal(timeline.maxInFlight, 1, 'one SYNC at a time');
+    assert.deepEqual(await store.synKey(), { epoch: 7, seq: 450 });
+  });
+
   it('acks the stored SynKey on a new link even when there is nothing new', async () => {
     const store = new MemoryStore();
     const timeline = new Timeline();

@@ -1,4 +1,5 @@
 import type { ChatMessage, ClientEvent, SynkeyClient } from '@synkey/sdk';
+import { withPositions } from '@synkey/sdk/core';
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import { byPosition, keyOf } from './model';
 
@@ -80,7 +81,7 @@ export class ThreadController implements ReactiveController {
     const gen = ++this.gen;
     this.stop = c.subscribe((e) => {
       if (e.type === 'reset') this.reload(gen);
-      else if (e.type === 'messages' && e.conv === this.conv) {
+      else if ((e.type === 'messages' || e.type === 'positions') && e.conv === this.conv) {
         if (this.held) this.held.push(e);
         else this.publish(this.apply(e));
       }
@@ -133,6 +134,10 @@ export class ThreadController implements ReactiveController {
 
   /** Merges a change event; returns the messages it added. */
   private apply(e: ClientEvent): ChatMessage[] {
+    if (e.type === 'positions') {
+      for (const [key, m] of this.byKey) this.byKey.set(key, withPositions(m, e.members, e.user));
+      return [];
+    }
     if (e.type !== 'messages') return [];
     const added: ChatMessage[] = [];
     for (const m of e.messages) {

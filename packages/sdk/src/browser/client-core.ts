@@ -239,12 +239,18 @@ class Client implements SynkeyClient {
     let loaded = false;
     const early: ClientEvent[] = [];
     const emit = () => !stopped && cb(list.list());
+    /** Applies a change event of this conversation; returns whether the list changed. */
+    const apply = (e: ClientEvent): boolean => {
+      if (e.type === 'positions') return list.positions(e.members, e.user);
+      if (e.type === 'messages') list.merge(e.messages, e.removed);
+      return true;
+    };
     const load = () =>
       this.messages(conv, page).then(
         (msgs) => {
           list.load(msgs);
           loaded = true;
-          for (const e of early.splice(0)) if (e.type === 'messages') list.merge(e.messages, e.removed);
+          for (const e of early.splice(0)) apply(e);
           emit();
         },
         () => undefined,
@@ -253,12 +259,9 @@ class Client implements SynkeyClient {
       if (e.type === 'reset') {
         loaded = false;
         void load();
-      } else if (e.type === 'messages' && e.conv === conv) {
+      } else if ((e.type === 'messages' || e.type === 'positions') && e.conv === conv) {
         if (!loaded) early.push(e);
-        else {
-          list.merge(e.messages, e.removed);
-          emit();
-        }
+        else if (apply(e)) emit();
       }
     });
     void load();

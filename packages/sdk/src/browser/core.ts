@@ -5,7 +5,7 @@
 export { ErrorCode, Limits, type Media, ProtocolError } from '@synkey/protocol';
 export type { MediaOptions } from '../engine';
 export type { ImageOptions } from '../media/validate';
-export type { ChatMessage, LocalMedia } from '../state';
+export { type ChatMessage, type LocalMedia, withPositions } from '../state';
 export type { ClientEvent, SessionInfo } from './api';
 export {
   type ClientOptions,

@@ -146,6 +146,7 @@ export class SharedEngine {
       ...(this.config.client ? { client: this.config.client } : {}),
       ...(this.config.sendPolicy ? { sendPolicy: this.config.sendPolicy } : {}),
       ...(this.config.media ? { media: this.config.media } : {}),
+      ...(this.config.user ? { user: this.config.user } : {}),
       getToken: this.deps.getToken,
       store,
     });

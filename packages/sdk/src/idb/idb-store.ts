@@ -1,12 +1,12 @@
 import type { Conversation, Message, SyncEvent } from '@synkey/protocol';
-import type { IDBPDatabase, IDBPTransaction, StoreNames } from 'idb';
 import { applyEvents } from '../apply';
 import { byActivity } from '../model';
 import type { Changes, MessageRange, OutboxEntry, OutboxPatch, Store, SynKey } from '../store';
 import { isStoreError, StoreError, StoreErrorCode } from './errors';
 import { EVENT_STORES, IdbTx } from './idb-tx';
 import { type IdbFactory, openDatabase } from './open-db';
-import { ALL_STORES, metaKey, SYNKEY_KEY, type SynkeyDB } from './schema';
+import { settled, walk } from './request';
+import { ALL_STORES, metaKey, type StoreName, SYNKEY_KEY } from './schema';
 import { transact } from './transact';
 
 /** How {@link openIdbStore} opens. */
@@ -14,8 +14,8 @@ export interface IdbStoreOptions {
   /** Rejects an `open()` (or a reopen) that has not settled after this long; default 5000 ms. */
   timeoutMs?: number;
   /**
-   * The IndexedDB to use; default: `globalThis.indexedDB`. The global IDB classes (`IDBKeyRange`,
-   * `IDBDatabase`, …) must be the ones of this factory: idb recognises its objects by `instanceof`.
+   * The IndexedDB to use; default: `globalThis.indexedDB`. The global `IDBKeyRange` must be the one
+   * of this factory.
    */
   indexedDB?: IdbFactory;
   /** Called once when the store closes itself because another tab upgraded or deleted the database. */
@@ -32,7 +32,7 @@ const NO_SYNKEY: SynKey = { epoch: 0, seq: 0 };
  */
 export async function openIdbStore(name: string, options: IdbStoreOptions = {}): Promise<IdbStore> {
   const factory = options.indexedDB ?? globalIndexedDB();
-  if (typeof IDBKeyRange === 'undefined' || typeof IDBDatabase === 'undefined') {
+  if (typeof IDBKeyRange === 'undefined') {
     throw new StoreError(StoreErrorCode.Unavailable, 'the IndexedDB classes are missing from this global scope');
   }
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -52,15 +52,15 @@ function globalIndexedDB(): IdbFactory {
   return factory;
 }
 
-/** `entry` with its file from the `files` store, if it has one. */
-async function withFile(
-  files: { get(key: string): Promise<Blob | undefined> },
-  entry: OutboxEntry,
-): Promise<OutboxEntry> {
+/** `entry` with its file from the `files` store of `tx`, if it has one. */
+async function withFile(tx: IDBTransaction, entry: OutboxEntry): Promise<OutboxEntry> {
   if (!entry.upload) return entry;
-  const file = await files.get(entry.cmid);
+  const file = await settled<Blob | undefined>(tx.objectStore('files').get(entry.cmid));
   return file ? { ...entry, file } : entry;
 }
+
+/** Event writes may be lost on a power cut: the SynKey moves with them, so they are fetched again. */
+const RELAXED: IDBTransactionOptions = { durability: 'relaxed' };
 
 function asSynKey(value: string | SynKey | undefined): SynKey {
   return typeof value === 'object' ? { epoch: value.epoch, seq: value.seq } : { ...NO_SYNKEY };
@@ -80,17 +80,17 @@ function asSynKey(value: string | SynKey | undefined): SynKey {
  * STORE_CLOSED.
  */
 export class IdbStore implements Store {
-  private db: IDBPDatabase<SynkeyDB> | undefined;
+  private db: IDBDatabase | undefined;
   private closedBy: StoreError | undefined;
-  private reopening: Promise<IDBPDatabase<SynkeyDB>> | undefined;
+  private reopening: Promise<IDBDatabase> | undefined;
 
   /**
    * Wraps an open connection; {@link openIdbStore} is the usual way in.
    * @param reopen opens the same database again after the connection was lost.
    */
   constructor(
-    db: IDBPDatabase<SynkeyDB>,
-    private readonly reopen: () => Promise<IDBPDatabase<SynkeyDB>>,
+    db: IDBDatabase,
+    private readonly reopen: () => Promise<IDBDatabase>,
     private readonly onClose?: (error: StoreError) => void,
   ) {
     this.attach(db);
@@ -98,19 +98,21 @@ export class IdbStore implements Store {
 
   meta(key: string): Promise<string | undefined> {
     return this.run(['meta'], 'readonly', async (tx) => {
-      const value = await tx.objectStore('meta').get(metaKey(key));
+      const value = await settled(tx.objectStore('meta').get(metaKey(key)));
       return typeof value === 'string' ? value : undefined;
     });
   }
 
   setMeta(key: string, value: string): Promise<void> {
     return this.run(['meta'], 'readwrite', async (tx) => {
-      await tx.objectStore('meta').put(value, metaKey(key));
+      tx.objectStore('meta').put(value, metaKey(key));
     });
   }
 
   synKey(): Promise<SynKey> {
-    return this.run(['meta'], 'readonly', async (tx) => asSynKey(await tx.objectStore('meta').get(SYNKEY_KEY)));
+    return this.run(['meta'], 'readonly', async (tx) =>
+      asSynKey(await settled(tx.objectStore('meta').get(SYNKEY_KEY))),
+    );
   }
 
   applySync(
@@ -118,63 +120,60 @@ export class IdbStore implements Store {
     next: SynKey,
     context: { expected: SynKey; me: string },
   ): Promise<Changes | undefined> {
-    return this.run([...ALL_STORES], 'readwrite', async (tx) => {
-      const meta = tx.objectStore('meta');
-      const key = asSynKey(await meta.get(SYNKEY_KEY));
-      if (key.epoch !== context.expected.epoch || key.seq !== context.expected.seq) return undefined;
-      const changes = await applyEvents(new IdbTx(tx), events, context.me);
-      await meta.put({ epoch: next.epoch, seq: next.seq }, SYNKEY_KEY);
-      return changes;
-    });
+    return this.run(
+      ALL_STORES,
+      'readwrite',
+      async (tx) => {
+        const meta = tx.objectStore('meta');
+        const key = asSynKey(await settled(meta.get(SYNKEY_KEY)));
+        if (key.epoch !== context.expected.epoch || key.seq !== context.expected.seq) return undefined;
+        const changes = await applyEvents(new IdbTx(tx), events, context.me);
+        meta.put({ epoch: next.epoch, seq: next.seq }, SYNKEY_KEY);
+        return changes;
+      },
+      RELAXED,
+    );
   }
 
   apply(events: readonly SyncEvent[], me: string): Promise<Changes> {
-    return this.run([...EVENT_STORES], 'readwrite', (tx) => applyEvents(new IdbTx(tx), events, me));
+    return this.run(EVENT_STORES, 'readwrite', (tx) => applyEvents(new IdbTx(tx), events, me), RELAXED);
   }
 
   reset(epoch: number): Promise<void> {
     return this.run(['meta', 'conversations', 'messages'], 'readwrite', async (tx) => {
-      await Promise.all([
-        tx.objectStore('conversations').clear(),
-        tx.objectStore('messages').clear(),
-        tx.objectStore('meta').put({ epoch, seq: 0 }, SYNKEY_KEY),
-      ]);
+      tx.objectStore('conversations').clear();
+      tx.objectStore('messages').clear();
+      tx.objectStore('meta').put({ epoch, seq: 0 }, SYNKEY_KEY);
     });
   }
 
   clear(): Promise<void> {
-    return this.run([...ALL_STORES], 'readwrite', async (tx) => {
-      await Promise.all([
-        tx.objectStore('conversations').clear(),
-        tx.objectStore('messages').clear(),
-        tx.objectStore('outbox').clear(),
-        tx.objectStore('files').clear(),
-        tx.objectStore('meta').delete(SYNKEY_KEY),
-      ]);
+    return this.run(ALL_STORES, 'readwrite', async (tx) => {
+      for (const name of ['conversations', 'messages', 'outbox', 'files'] as const) tx.objectStore(name).clear();
+      tx.objectStore('meta').delete(SYNKEY_KEY);
     });
   }
 
   conversation(id: number): Promise<Conversation | undefined> {
-    return this.run(['conversations'], 'readonly', (tx) => tx.objectStore('conversations').get(id));
+    return this.run(['conversations'], 'readonly', (tx) => settled(tx.objectStore('conversations').get(id)));
   }
 
   conversations(): Promise<Conversation[]> {
     return this.run(['conversations'], 'readonly', async (tx) =>
-      (await tx.objectStore('conversations').getAll()).sort(byActivity),
+      (await settled<Conversation[]>(tx.objectStore('conversations').getAll())).sort(byActivity),
     );
   }
 
   messages(conv: number, range: MessageRange): Promise<Message[]> {
     return this.run(['messages'], 'readonly', async (tx) => {
       const before = range.before ?? Number.POSITIVE_INFINITY;
-      if (!(before > Number.NEGATIVE_INFINITY)) return [];
+      if (!(before > Number.NEGATIVE_INFINITY) || range.limit <= 0) return [];
       const keys = IDBKeyRange.bound([conv, Number.NEGATIVE_INFINITY], [conv, before], false, true);
       const page: Message[] = [];
-      let cursor = await tx.objectStore('messages').index('by-conv-seq').openCursor(keys, 'prev');
-      while (cursor && page.length < range.limit) {
-        page.push(cursor.value);
-        cursor = await cursor.continue();
-      }
+      await walk(tx.objectStore('messages').index('by-conv-seq').openCursor(keys, 'prev'), (cursor) => {
+        page.push(cursor.value as Message);
+        return page.length < range.limit;
+      });
       return page.reverse();
     });
   }
@@ -182,44 +181,45 @@ export class IdbStore implements Store {
   /** All outbox entries in cmid order: cmids are UUIDv7, so that is creation order, as in MemoryStore. */
   outbox(): Promise<OutboxEntry[]> {
     return this.run(['outbox', 'files'], 'readonly', async (tx) => {
-      const entries = await tx.objectStore('outbox').getAll();
-      return Promise.all(entries.map((entry) => withFile(tx.objectStore('files'), entry)));
+      const entries = await settled<OutboxEntry[]>(tx.objectStore('outbox').getAll());
+      return Promise.all(entries.map((entry) => withFile(tx, entry)));
     });
   }
 
   outboxEntry(cmid: string): Promise<OutboxEntry | undefined> {
     return this.run(['outbox', 'files'], 'readonly', async (tx) => {
-      const entry = await tx.objectStore('outbox').get(cmid);
-      return entry && withFile(tx.objectStore('files'), entry);
+      const entry = await settled<OutboxEntry | undefined>(tx.objectStore('outbox').get(cmid));
+      return entry && withFile(tx, entry);
     });
   }
 
   putOutbox(entry: OutboxEntry): Promise<void> {
     return this.run(['outbox', 'files'], 'readwrite', async (tx) => {
       const { file, ...rest } = entry;
-      await tx.objectStore('outbox').put(rest);
-      if (file) await tx.objectStore('files').put(file, entry.cmid);
+      tx.objectStore('outbox').put(rest);
+      if (file) tx.objectStore('files').put(file, entry.cmid);
     });
   }
 
   updateOutbox(cmid: string, patch: OutboxPatch): Promise<OutboxEntry | undefined> {
     return this.run(['outbox', 'files'], 'readwrite', async (tx) => {
       const outbox = tx.objectStore('outbox');
-      const entry = await outbox.get(cmid);
+      const entry = await settled<OutboxEntry | undefined>(outbox.get(cmid));
       if (!entry) return undefined;
       const next: OutboxEntry = { ...entry, ...patch };
       if (next.error === undefined) delete next.error;
       if (next.upload === undefined) delete next.upload;
-      await outbox.put(next);
-      return withFile(tx.objectStore('files'), next);
+      outbox.put(next);
+      return withFile(tx, next);
     });
   }
 
   removeOutbox(cmid: string): Promise<boolean> {
     return this.run(['outbox', 'files'], 'readwrite', async (tx) => {
       const outbox = tx.objectStore('outbox');
-      if ((await outbox.getKey(cmid)) === undefined) return false;
-      await Promise.all([outbox.delete(cmid), tx.objectStore('files').delete(cmid)]);
+      if ((await settled(outbox.getKey(cmid))) === undefined) return false;
+      outbox.delete(cmid);
+      tx.objectStore('files').delete(cmid);
       return true;
     });
   }
@@ -233,17 +233,18 @@ export class IdbStore implements Store {
   }
 
   /** Runs `body` in one transaction; reopens once and runs it again when the connection was lost. */
-  private async run<const N extends StoreNames<SynkeyDB>[], M extends IDBTransactionMode, T>(
-    names: N,
-    mode: M,
-    body: (tx: IDBPTransaction<SynkeyDB, N, M>) => Promise<T>,
+  private async run<T>(
+    names: readonly StoreName[],
+    mode: IDBTransactionMode,
+    body: (tx: IDBTransaction) => Promise<T>,
+    options?: IDBTransactionOptions,
   ): Promise<T> {
     if (this.closedBy) throw this.closedBy;
     let reopened = this.db === undefined;
     let db = this.db ?? (await this.reconnect());
     for (;;) {
       try {
-        return await transact(db, names, mode, body);
+        return await transact(db, names, mode, body, options);
       } catch (error) {
         if (!isStoreError(error, StoreErrorCode.ConnectionLost)) throw error;
         if (this.closedBy) throw this.closedBy;
@@ -256,7 +257,7 @@ export class IdbStore implements Store {
   }
 
   /** Opens the database again, once for all the calls that need it. */
-  private reconnect(): Promise<IDBPDatabase<SynkeyDB>> {
+  private reconnect(): Promise<IDBDatabase> {
     this.reopening ??= this.reopen().then(
       (db) => {
         this.reopening = undefined;
@@ -280,7 +281,7 @@ export class IdbStore implements Store {
     return this.reopening;
   }
 
-  private attach(db: IDBPDatabase<SynkeyDB>): void {
+  private attach(db: IDBDatabase): void {
     this.db = db;
     db.addEventListener('versionchange', (event) => {
       this.drop(db);
@@ -299,7 +300,7 @@ export class IdbStore implements Store {
     });
   }
 
-  private drop(db: IDBPDatabase<SynkeyDB>): void {
+  private drop(db: IDBDatabase): void {
     if (this.db === db) this.db = undefined;
     db.close();
   }

@@ -1,5 +1,5 @@
 /**
- * The durable {@link Store} over IndexedDB (via idb), for a page or a Worker.
+ * The durable {@link Store} over IndexedDB (plain requests, no wrapper library), for a page or a Worker.
  *
  * @packageDocumentation
  */

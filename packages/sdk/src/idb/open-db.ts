@@ -1,6 +1,5 @@
-import { type IDBPDatabase, wrap } from 'idb';
 import { openError, StoreError, StoreErrorCode } from './errors';
-import { MIGRATIONS, type Migration, type SynkeyDB, schemaVersion, type UpgradeTx, upgrade } from './schema';
+import { MIGRATIONS, type Migration, schemaVersion, upgrade } from './schema';
 
 /** The part of `IDBFactory` the store uses. */
 export type IdbFactory = Pick<IDBFactory, 'open'>;
@@ -20,11 +19,7 @@ export interface OpenDatabaseOptions {
  * newer, STORE_UNAVAILABLE when the browser refuses (private mode). A connection that opens after
  * the timeout is closed at once.
  */
-export function openDatabase(
-  factory: IdbFactory,
-  name: string,
-  options: OpenDatabaseOptions,
-): Promise<IDBPDatabase<SynkeyDB>> {
+export function openDatabase(factory: IdbFactory, name: string, options: OpenDatabaseOptions): Promise<IDBDatabase> {
   const migrations = options.migrations ?? MIGRATIONS;
   const version = schemaVersion(migrations);
   return new Promise((resolve, reject) => {
@@ -51,15 +46,11 @@ export function openDatabase(
       blocked = true;
     });
     request.addEventListener('upgradeneeded', (event) => {
-      const rawTx = request.transaction as IDBTransaction;
-      const tx = wrap(rawTx) as unknown as UpgradeTx;
-      // The open request reports a failed upgrade; idb's own promise must not go unhandled.
-      tx.done.catch(() => undefined);
-      const db = wrap(request.result) as unknown as IDBPDatabase<SynkeyDB>;
-      upgrade(db, event.oldVersion, event.newVersion ?? version, tx, migrations).catch((error: unknown) => {
+      const tx = request.transaction as IDBTransaction;
+      upgrade(request.result, event.oldVersion, event.newVersion ?? version, tx, migrations).catch((error: unknown) => {
         upgradeFailure = error;
         try {
-          rawTx.abort();
+          tx.abort();
         } catch {
           // It already aborted because of the failed request.
         }
@@ -73,7 +64,7 @@ export function openDatabase(
       }
       settled = true;
       clearTimeout(timer);
-      resolve(wrap(db) as unknown as IDBPDatabase<SynkeyDB>);
+      resolve(db);
     });
     request.addEventListener('error', () => {
       if (settled) return;

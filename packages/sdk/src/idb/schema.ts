@@ -1,43 +1,29 @@
 import type { Conversation, Message } from '@synkey/protocol';
-import type { DBSchema, IDBPDatabase, IDBPTransaction, StoreNames } from 'idb';
 import type { OutboxEntry, SynKey } from '../store';
 
-/** The IndexedDB schema of one user's local state on one server. */
-export interface SynkeyDB extends DBSchema {
+/**
+ * The IndexedDB schema of one user's local state on one server: each object store's key and value.
+ *
+ * Indexes: `messages` has `by-conv-seq` (`[conv, convSeq]`: pages of a conversation in order) and
+ * `by-cmid` (my own messages by clientMsgId; others' carry none and are not indexed); `outbox` has
+ * `by-created` (entries by local creation time).
+ */
+export interface SynkeyDB {
   /** The SynKey under {@link SYNKEY_KEY}; the Store's meta values under {@link metaKey}. */
   meta: { key: string; value: string | SynKey };
   conversations: { key: number; value: Conversation };
-  messages: {
-    key: number;
-    value: Message;
-    indexes: {
-      /** Pages of a conversation in convSeq order. */
-      'by-conv-seq': [number, number];
-      /** My own messages by clientMsgId (others' messages carry none and are not indexed). */
-      'by-cmid': string;
-    };
-  };
-  outbox: {
-    key: string;
-    /** Stored without its `file`, which lives in `files`: progress updates never rewrite the file. */
-    value: OutboxEntry;
-    indexes: {
-      /** Entries by local creation time. */
-      'by-created': number;
-    };
-  };
+  messages: { key: number; value: Message };
+  /** Stored without its `file`, which lives in `files`: progress updates never rewrite the file. */
+  outbox: { key: string; value: OutboxEntry };
   /** The files of image and voice messages in the outbox, by cmid (version 2). */
   files: { key: string; value: Blob };
 }
 
+/** The name of an object store of {@link SynkeyDB}. */
+export type StoreName = keyof SynkeyDB;
+
 /** The name of every object store, for a transaction over all of them. */
-export const ALL_STORES = [
-  'meta',
-  'conversations',
-  'messages',
-  'outbox',
-  'files',
-] as const satisfies StoreNames<SynkeyDB>[];
+export const ALL_STORES: StoreName[] = ['meta', 'conversations', 'messages', 'outbox', 'files'];
 
 /** Where the SynKey lives in `meta`. No {@link metaKey} can equal it. */
 export const SYNKEY_KEY = 'synKey';
@@ -55,16 +41,13 @@ export function databaseName(server: string, user: string): string {
   return `synkey:${encodeURIComponent(server)}:${encodeURIComponent(user)}`;
 }
 
-/** The upgrade transaction a migration runs in. */
-export type UpgradeTx = IDBPTransaction<SynkeyDB, StoreNames<SynkeyDB>[], 'versionchange'>;
-
 /**
  * One schema step: brings a database at `version - 1` to `version`. A step may await requests on
  * `tx` (to move data), but nothing else: the upgrade transaction would commit under it.
  */
 export interface Migration {
   version: number;
-  apply(db: IDBPDatabase<SynkeyDB>, tx: UpgradeTx): void | Promise<void>;
+  apply(db: IDBDatabase, tx: IDBTransaction): void | Promise<void>;
 }
 
 /** The schema's history, oldest first. A new version appends a step; a released step never changes. */
@@ -99,10 +82,10 @@ export function schemaVersion(migrations: readonly Migration[] = MIGRATIONS): nu
  * `upgradeneeded` handler. A database at version 0 (new) runs every step.
  */
 export async function upgrade(
-  db: IDBPDatabase<SynkeyDB>,
+  db: IDBDatabase,
   oldVersion: number,
   newVersion: number,
-  tx: UpgradeTx,
+  tx: IDBTransaction,
   migrations: readonly Migration[] = MIGRATIONS,
 ): Promise<void> {
   for (const step of migrations) {

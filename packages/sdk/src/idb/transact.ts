@@ -1,33 +1,32 @@
-import type { IDBPDatabase, IDBPTransaction, StoreNames } from 'idb';
 import { transactionError } from './errors';
-import type { SynkeyDB } from './schema';
+import type { StoreName } from './schema';
 
 /** How a transaction ended: committed, or aborted with `tx.error` (null when aborted by `abort()`). */
 type Outcome = { committed: true } | { committed: false; error: DOMException | null };
 
 /**
  * Runs `body` in one transaction over `names` and resolves its result once the transaction has
- * committed. When `body` throws, the transaction is aborted, so none of its writes stay. Every
- * failure rejects with a {@link StoreError}; a quota error that arrives only as the transaction's
- * abort is reported as QUOTA_EXCEEDED, not as the AbortError of the request that was pending.
+ * committed. When `body` throws, the transaction is aborted, so none of its writes stay. A request
+ * that fails aborts the transaction too, also one whose result nobody awaits. Every failure
+ * rejects with a {@link StoreError}; a quota error that arrives only as the transaction's abort is
+ * reported as QUOTA_EXCEEDED, not as the AbortError of the request that was pending.
  *
  * `body` may await requests of `tx` and nothing else: the transaction commits as soon as no
  * request is pending.
  */
-export async function transact<const N extends StoreNames<SynkeyDB>[], M extends IDBTransactionMode, T>(
-  db: IDBPDatabase<SynkeyDB>,
-  names: N,
-  mode: M,
-  body: (tx: IDBPTransaction<SynkeyDB, N, M>) => Promise<T>,
+export async function transact<T>(
+  db: IDBDatabase,
+  names: readonly StoreName[],
+  mode: IDBTransactionMode,
+  body: (tx: IDBTransaction) => Promise<T>,
+  options?: IDBTransactionOptions,
 ): Promise<T> {
-  let tx: IDBPTransaction<SynkeyDB, N, M>;
+  let tx: IDBTransaction;
   try {
-    tx = db.transaction(names, mode);
+    tx = db.transaction(names as StoreName[], mode, options);
   } catch (error) {
     throw transactionError(error);
   }
-  // idb's promise rejects on the first request error, before tx.error is set; `ended` waits for it.
-  tx.done.catch(() => undefined);
   const ended = outcome(tx);
   let result: T;
   try {
@@ -47,9 +46,7 @@ export async function transact<const N extends StoreNames<SynkeyDB>[], M extends
   return result;
 }
 
-function outcome<N extends StoreNames<SynkeyDB>[], M extends IDBTransactionMode>(
-  tx: IDBPTransaction<SynkeyDB, N, M>,
-): Promise<Outcome> {
+function outcome(tx: IDBTransaction): Promise<Outcome> {
   return new Promise((resolve) => {
     tx.addEventListener('complete', () => resolve({ committed: true }));
     tx.addEventListener('abort', () => resolve({ committed: false, error: tx.error }));
