@@ -41,6 +41,25 @@ export interface DispatcherDeps {
 /** A reply to send now, one to send when a POLL completes, or nothing (PONG). */
 export type Reply = Uint8Array | Promise<Uint8Array> | null;
 
+/** Bytes of SYNC and HISTORY replies one inbound message or HTTP body may cause (PROTOCOL.md §9). */
+export const MAX_REPLY_BYTES = 4 * 1024 * 1024;
+/** What a SYNC or HISTORY past {@link MAX_REPLY_BYTES} is told to wait before resending. */
+const REPLY_CAP_RETRY_MS = 250;
+
+/** State shared by the requests of one inbound message or HTTP body. */
+export interface Inbound {
+  /** Bytes SYNC and HISTORY replies may still take. */
+  replyBytesLeft: number;
+  /** Requests refused with RATE_LIMITED, and the longest wait they were told. */
+  rateLimited: number;
+  retryMs: number;
+}
+
+/** Fresh {@link Inbound} state for one message or body. */
+export function inbound(replyBytes = MAX_REPLY_BYTES): Inbound {
+  return { replyBytesLeft: replyBytes, rateLimited: 0, retryMs: 0 };
+}
+
 /** An ERROR frame. */
 export function errorFrame(seq: number, code: string, message: string, extra: Partial<BodyOf<typeof Op.ERROR>> = {}) {
   return frame(Op.ERROR, seq, { code, message, ...extra });
@@ -97,17 +116,23 @@ export class Dispatcher {
     return { session, reply };
   }
 
-  /** Handles one request of an authenticated session. Throws ProtocolError only for fatal misuse. */
-  handle(s: Session, f: Frame, signal?: AbortSignal): Reply {
+  /**
+   * Handles one request of an authenticated session, `into` being the state of the message or body it came
+   * in. Throws ProtocolError only for fatal misuse.
+   */
+  handle(s: Session, f: Frame, into: Inbound, signal?: AbortSignal): Reply {
     if (f.op === Op.PING) return frame(Op.PONG, f.seq, {});
     if (f.op === Op.PONG) return null;
     const wait = this.take(s.user);
     if (wait > 0) {
       s.strikes++;
-      return errorFrame(f.seq, ErrorCode.RateLimited, 'too many requests', { retryMs: wait });
+      return refuse(f.seq, into, 'too many requests', wait);
+    }
+    if ((f.op === Op.SYNC || f.op === Op.HISTORY) && into.replyBytesLeft <= 0) {
+      return refuse(f.seq, into, `replies to one message are capped at ${MAX_REPLY_BYTES} bytes`, REPLY_CAP_RETRY_MS);
     }
     try {
-      return this.route(s, f, signal);
+      return this.route(s, f, into, signal);
     } catch (e) {
       if (e instanceof ProtocolError) {
         if (FATAL.has(e.code)) throw e;
@@ -134,7 +159,7 @@ export class Dispatcher {
     return b.bucket.take(now);
   }
 
-  private route(s: Session, f: Frame, signal?: AbortSignal): Reply {
+  private route(s: Session, f: Frame, into: Inbound, signal?: AbortSignal): Reply {
     const { store, notifier } = this.deps;
     switch (f.op) {
       case Op.SEND: {
@@ -143,7 +168,10 @@ export class Dispatcher {
         return frame(Op.SEND_ACK, f.seq, r.ack);
       }
       case Op.SYNC:
-        return frame(Op.SYNC_REPLY, f.seq, store.sync(s.user, decodeBody(Op.SYNC, f.body)));
+        return capped(
+          into,
+          frame(Op.SYNC_REPLY, f.seq, store.sync(s.user, decodeBody(Op.SYNC, f.body), into.replyBytesLeft)),
+        );
       case Op.ACK:
         notifier.mark(store.ack(s.user, s.device, decodeBody(Op.ACK, f.body)).grew);
         return frame(Op.OK, f.seq, {});
@@ -158,8 +186,10 @@ export class Dispatcher {
       case Op.CONV_LIST:
         decodeBody(Op.CONV_LIST, f.body);
         return frame(Op.CONV_LIST_REPLY, f.seq, { convs: store.listConversations(s.user) });
-      case Op.HISTORY:
-        return frame(Op.HISTORY_REPLY, f.seq, store.history(s.user, decodeBody(Op.HISTORY, f.body)));
+      case Op.HISTORY: {
+        const req = decodeBody(Op.HISTORY, f.body);
+        return capped(into, frame(Op.HISTORY_REPLY, f.seq, store.history(s.user, req, into.replyBytesLeft)));
+      }
       case Op.POLL: {
         const req = decodeBody(Op.POLL, f.body);
         const epoch = store.epoch;
@@ -176,4 +206,15 @@ export class Dispatcher {
     }
     throw new ProtocolError(ErrorCode.UnknownOp, `unknown or server-bound op ${opName(f.op)}`);
   }
+}
+
+function refuse(seq: number, into: Inbound, message: string, retryMs: number): Uint8Array {
+  into.rateLimited++;
+  into.retryMs = Math.max(into.retryMs, retryMs);
+  return errorFrame(seq, ErrorCode.RateLimited, message, { retryMs });
+}
+
+function capped(into: Inbound, reply: Uint8Array): Uint8Array {
+  into.replyBytesLeft -= reply.length;
+  return reply;
 }

@@ -5,7 +5,8 @@
 // --site-port, default the main port + 1).
 // Environment: PORT, HOST, SYNKEY_DB, SYNKEY_SECRET, SYNKEY_TLS_CERT / SYNKEY_TLS_KEY (PEM file paths),
 // SYNKEY_TLS_PORT (serve TLS on its own port), SYNKEY_REQUIRE_TLS=1, SYNKEY_MEDIA_DIR (or --media-dir; default: a
-// `media` directory beside the database file, a temp directory for ':memory:').
+// `media` directory beside the database file, a temp directory for ':memory:'), SYNKEY_FSYNC=1 (fsync every
+// commit: acknowledged messages survive power loss too).
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dirname, join } from 'node:path';
@@ -55,6 +56,7 @@ const server = await startServer({
   port,
   host: values.host ?? env.HOST ?? '127.0.0.1',
   dbPath,
+  fsync: env.SYNKEY_FSYNC === '1',
   ...(mediaDir ? { mediaDir } : {}),
   ...(values['heartbeat-ms'] ? { heartbeatMs: Number(values['heartbeat-ms']) } : {}),
   ...(cert && key

@@ -40,7 +40,10 @@ export class Notifier {
     for (const u of users) this.dirty.add(u);
     if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(() => this.flush());
+      setImmediate(() => {
+        this.scheduled = false;
+        this.flush();
+      });
     }
   }
 
@@ -79,8 +82,8 @@ export class Notifier {
     }
   }
 
-  private flush(): void {
-    this.scheduled = false;
+  /** Tells the listeners and polls of the users marked so far now, rather than at the end of the tick. */
+  flush(): void {
     const users = [...this.dirty];
     this.dirty.clear();
     for (const user of users) {

@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { ErrorCode, type FrameLimits, Limits, ProtocolError } from '@synkey/protocol';
 import { WebSocketServer } from 'ws';
 import { mintToken, secretKey } from './auth';
+import { CommitGroup } from './commit-group';
 import { OfflineUsers, offlineRoute } from './dev-offline';
 import { Dispatcher } from './dispatcher';
 import { handleShortLink } from './http-link';
@@ -26,6 +27,12 @@ export interface ServerOptions {
   host: string;
   /** SQLite file, or ':memory:'. Default ':memory:'. */
   dbPath: string;
+  /**
+   * Fsync every commit (SQLite `synchronous = FULL`), so that acknowledged messages survive an OS crash or
+   * power loss too. Default false: commits survive the server process crashing or being killed, and the
+   * OS flushes them within moments (fsync at WAL checkpoints).
+   */
+  fsync: boolean;
   /** HS256 secret for tokens. Required unless `dev`; in dev mode a secret is kept in the database. */
   secret?: string;
   /**
@@ -84,6 +91,7 @@ const DEFAULTS: ServerOptions = {
   port: 8787,
   host: '127.0.0.1',
   dbPath: ':memory:',
+  fsync: false,
   dev: false,
   heartbeatMs: 25_000,
   maxFrame: 256 * 1024,
@@ -93,6 +101,8 @@ const DEFAULTS: ServerOptions = {
 };
 
 const MAX_STRIKES = 100;
+/** How long the server keeps an idle keep-alive HTTP connection open. */
+const KEEP_ALIVE_MS = 65_000;
 
 function listen(server: Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -125,7 +135,7 @@ function isSecure(req: IncomingMessage): boolean {
 /** Starts the Synkey server: WebSocket long link, HTTP short link, health and dev endpoints. */
 export async function startServer(options: Partial<ServerOptions> = {}): Promise<RunningServer> {
   const opts: ServerOptions = { ...DEFAULTS, ...options };
-  const store = openStore(opts.dbPath);
+  const store = openStore(opts.dbPath, { fsync: opts.fsync, log: opts.log });
   const secret =
     opts.secret ??
     process.env.SYNKEY_SECRET ??
@@ -171,10 +181,12 @@ export async function startServer(options: Partial<ServerOptions> = {}): Promise
     log: opts.log,
     voice: media.voice,
   });
+  const group = new CommitGroup(store.batch, () => notifier.flush());
   const links = new Map<string, Set<WsLink>>();
   const allLinks = new Set<WsLink>();
   const linkDeps = {
     dispatcher,
+    group,
     notifier,
     limits,
     epoch: store.epoch,
@@ -210,7 +222,12 @@ export async function startServer(options: Partial<ServerOptions> = {}): Promise
     return set.length;
   }
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxFrame * 4 });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: opts.maxFrame * 4,
+    perMessageDeflate: false,
+    clientTracking: false,
+  });
   let tlsWsBase: string | undefined;
 
   async function onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -221,7 +238,7 @@ export async function startServer(options: Partial<ServerOptions> = {}): Promise
       return;
     }
     if (url.pathname === '/link' && req.method === 'POST') {
-      await handleShortLink(dispatcher, limits, req, res, opts.log);
+      await handleShortLink({ dispatcher, group, limits, log: opts.log }, req, res);
       return;
     }
     if (url.pathname === '/healthz' && req.method === 'GET') {
@@ -299,8 +316,11 @@ export async function startServer(options: Partial<ServerOptions> = {}): Promise
   }
   for (const s of servers) {
     s.on('upgrade', onUpgrade);
-    s.headersTimeout = 20_000;
-    s.requestTimeout = 60_000;
+    // Idle keep-alive sockets outlive any client's own idle timeout (browsers, undici: 4–60 s), so it is
+    // the client that closes them: a server closing one just as the client reuses it is an ECONNRESET.
+    s.keepAliveTimeout = KEEP_ALIVE_MS;
+    s.headersTimeout = KEEP_ALIVE_MS + 1000;
+    s.requestTimeout = 120_000;
   }
 
   const deadMs = opts.heartbeatMs * 2.5;
@@ -336,6 +356,7 @@ export async function startServer(options: Partial<ServerOptions> = {}): Promise
         ),
       );
       wss.close();
+      group.flush();
       await media.close();
       store.close();
       dropTempMedia();

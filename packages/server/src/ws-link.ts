@@ -1,20 +1,25 @@
 import {
   closeCodeFor,
+  DEFAULT_LIMITS,
   decodeFrames,
   ErrorCode,
   encodeBatch,
+  type Frame,
   type FrameLimits,
   frame,
+  HEADER_LEN,
   Op,
   ProtocolError,
 } from '@synkey/protocol';
 import type { WebSocket } from 'ws';
-import { type Dispatcher, errorFrame, type Session } from './dispatcher';
+import type { CommitGroup } from './commit-group';
+import { type Dispatcher, errorFrame, inbound, type Reply, type Session } from './dispatcher';
 import type { Notifier } from './notifier';
 
 /** What a long link needs from the server. */
 export interface WsLinkDeps {
   dispatcher: Dispatcher;
+  group: CommitGroup;
   notifier: Notifier;
   limits: FrameLimits;
   epoch: number;
@@ -29,11 +34,14 @@ export interface WsLinkDeps {
 
 const CLOSE_GRACE_MS = 1000;
 const AUTH_TIMEOUT_MS = 10_000;
+/** Frames per outbound message stop at this many bytes where frames allow, so its BATCH fits any reader (1 MiB). */
+const MAX_OUT_BYTES = DEFAULT_LIMITS.maxFrame - HEADER_LEN;
 
 /**
  * One WebSocket long link: authenticates its first frame, hands requests to the dispatcher in
- * arrival order, batches the frames it writes in one tick, pushes NOTIFY, and closes itself with an
- * ERROR frame and a close code on any protocol misuse.
+ * arrival order (inside the turn's commit group, so replies go out once their effects are durable),
+ * batches the frames it writes in one tick, pushes NOTIFY, and closes itself with an ERROR frame and
+ * a close code on any protocol misuse.
  */
 export class WsLink {
   session: Session | null = null;
@@ -64,10 +72,10 @@ export class WsLink {
     else this.push(frame(Op.PING, 0, {}));
   }
 
-  /** Closes the link with a final ERROR frame (echoing `seq` when a request caused it). */
-  fail(err: ProtocolError, extra: { url?: string; retryMs?: number } = {}, seq = 0): void {
+  /** Closes the link with a final ERROR frame (seq 0, `fatal`). */
+  fail(err: ProtocolError, extra: { url?: string; retryMs?: number } = {}): void {
     if (this.closed) return;
-    this.push(errorFrame(seq, err.code, err.message, { ...extra, fatal: true }));
+    this.push(errorFrame(0, err.code, err.message, { ...extra, fatal: true }));
     this.flush();
     this.closed = true;
     this.ws.close(closeCodeFor(err.code), err.code);
@@ -93,35 +101,68 @@ export class WsLink {
     if (this.closed) return;
     try {
       const frames = decodeFrames(bytes, this.deps.limits);
-      for (const f of frames) {
-        if (this.closed) return;
-        if (!this.session) {
-          try {
-            await this.authenticate(f);
-          } catch (e) {
-            if (!(e instanceof ProtocolError)) throw e;
-            this.fail(e, {}, f.op === Op.AUTH ? f.seq : 0);
-            return;
-          }
-          continue;
+      let next = 0;
+      while (!this.session) {
+        const f = frames[next++];
+        if (!f) return;
+        try {
+          await this.authenticate(f);
+        } catch (e) {
+          if (!(e instanceof ProtocolError)) throw e;
+          this.fail(e);
+          return;
         }
-        const reply = this.deps.dispatcher.handle(this.session, f);
-        if (reply instanceof Promise)
-          reply.then(
-            (b) => this.push(b),
-            (e) => this.deps.log('poll failed', e),
-          );
-        else if (reply) this.push(reply);
+        if (this.closed) return;
       }
-      if (this.session && this.session.strikes > this.deps.maxStrikes) {
-        this.fail(new ProtocolError(ErrorCode.RateLimited, 'rate limit exceeded repeatedly'), { retryMs: 5000 });
-      }
+      if (next < frames.length) this.submit(this.session, frames.slice(next));
     } catch (e) {
-      if (e instanceof ProtocolError) this.fail(e);
-      else {
-        this.deps.log('link failed', e);
-        this.fail(new ProtocolError(ErrorCode.Internal, 'internal error'));
-      }
+      this.failWith(e);
+    }
+  }
+
+  /** Queues the requests of one message for this turn's commit group; their replies follow its commit. */
+  private submit(session: Session, frames: Frame[]): void {
+    const { dispatcher, group, maxStrikes } = this.deps;
+    group.submit(
+      () => {
+        const into = inbound();
+        const replies: Reply[] = [];
+        let fatal: unknown;
+        for (const f of frames) {
+          try {
+            replies.push(dispatcher.handle(session, f, into));
+          } catch (e) {
+            fatal = e;
+            break;
+          }
+        }
+        return () => {
+          for (const reply of replies) {
+            if (reply instanceof Promise)
+              reply.then(
+                (b) => this.push(b),
+                (e) => this.deps.log('poll failed', e),
+              );
+            else if (reply) this.push(reply);
+          }
+          if (fatal !== undefined) this.failWith(fatal);
+          else if (session.strikes > maxStrikes) {
+            this.fail(new ProtocolError(ErrorCode.RateLimited, 'rate limit exceeded repeatedly'), { retryMs: 5000 });
+          }
+        };
+      },
+      (e) => {
+        this.deps.log('commit failed', e);
+        this.fail(new ProtocolError(ErrorCode.Internal, 'internal error'), { retryMs: 1000 });
+      },
+    );
+  }
+
+  private failWith(e: unknown): void {
+    if (e instanceof ProtocolError) this.fail(e);
+    else {
+      this.deps.log('link failed', e);
+      this.fail(new ProtocolError(ErrorCode.Internal, 'internal error'));
     }
   }
 
@@ -151,9 +192,19 @@ export class WsLink {
     if (this.outbox.length === 0 || this.ws.readyState !== this.ws.OPEN) return;
     const frames = this.outbox;
     this.outbox = [];
-    for (let i = 0; i < frames.length; i += this.deps.limits.maxFrames) {
-      this.ws.send(encodeBatch(frames.slice(i, i + this.deps.limits.maxFrames)));
+    const maxFrames = this.deps.limits.maxFrames;
+    let start = 0;
+    let bytes = 0;
+    for (let i = 0; i < frames.length; i++) {
+      const size = (frames[i] as Uint8Array).length;
+      if (i > start && (i - start >= maxFrames || bytes + size > MAX_OUT_BYTES)) {
+        this.ws.send(encodeBatch(frames.slice(start, i)));
+        start = i;
+        bytes = 0;
+      }
+      bytes += size;
     }
+    this.ws.send(encodeBatch(frames.slice(start)));
   }
 
   private dispose(): void {

@@ -27,9 +27,9 @@ test('the offline switch closes the user’s long links and refuses new ones wit
   assert.equal(server.connections('otto'), 1, 'other users keep their links');
 
   const refused = await RawClient.open(server.wsUrl);
-  const reply = await refused.request(Op.AUTH, { token: await token('olive'), device: 'd' });
-  assert.equal(reply.op, Op.ERROR);
-  assert.equal(reply.body.code, ErrorCode.Unavailable);
+  refused.sendRaw(frame(Op.AUTH, 1, { token: await token('olive'), device: 'd' }));
+  const reply = await refused.next((g) => g.op === Op.ERROR);
+  assert.deepEqual([reply.seq, reply.body.code, reply.body.fatal], [0, ErrorCode.Unavailable, true]);
   await refused.closed;
   const short = await postLink(server.url, [
     frame(Op.AUTH, 1, { token: await token('olive'), device: 'd' }),

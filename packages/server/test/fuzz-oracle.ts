@@ -279,16 +279,17 @@ export function judgeLong(input: FuzzInput, authed: boolean, ctx: OracleContext,
     walk.handled = [f];
     if (f.op !== Op.AUTH) return fatal([ErrorCode.Unauthenticated], 0);
     let auth: Record<string, unknown>;
+    // A refused AUTH is a fatal error, and fatal errors carry seq 0 (PROTOCOL.md §8.1).
     try {
       auth = safeDecode(Op.AUTH, f.body);
     } catch {
-      return fatal([ErrorCode.BadBody], f.seq);
+      return fatal([ErrorCode.BadBody], 0);
     }
     const device = auth.device as string;
-    if (device.length === 0 || device.length > Limits.maxId) return fatal([ErrorCode.BadBody], f.seq);
+    if (device.length === 0 || device.length > Limits.maxId) return fatal([ErrorCode.BadBody], 0);
     const g = walk.peek();
     if (auth.token !== ctx.token && !(g?.op === Op.AUTH_OK && g.seq === f.seq)) {
-      return fatal([ErrorCode.Unauthenticated, ErrorCode.TokenExpired], f.seq); // (a damaged token may still verify)
+      return fatal([ErrorCode.Unauthenticated, ErrorCode.TokenExpired], 0); // (a damaged token may still verify)
     }
     const problem = walk.reply(f.seq, [Op.AUTH_OK], []);
     if (problem) return fail(`AUTH: ${problem}`);

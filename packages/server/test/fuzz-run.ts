@@ -114,7 +114,8 @@ const MAX_PAYLOAD = MAX_FRAME * 4; // the server's `ws` maxPayload
 const SERVER_LIMIT = { maxFrame: MAX_FRAME, maxFrames: 256 };
 /** What the SDK accepts from a server (INBOUND_LIMITS); anything bigger breaks real clients. */
 const CLIENT_INBOUND = { maxFrame: 16 << 20, maxFrames: 4096 };
-const SECRET = 'fuzz-secret-0123456789abcdef';
+/** The token secret of the server under fuzz. */
+export const SECRET = 'fuzz-secret-0123456789abcdef';
 const SENTINEL_BASE = 0xfff0_0000;
 const MAX_VIOLATIONS = 60;
 /** Messages a lane sends as one fuzz user before it moves on to a new one. */
@@ -144,7 +145,8 @@ interface Stats {
   connections: number;
 }
 
-class ServerProcess {
+/** The server under fuzz, in a child process (fuzz-server.ts); `extra` adds server options (e.g. `media`). */
+export class ServerProcess {
   url = '';
   wsUrl = '';
   epoch = 0;
@@ -161,7 +163,7 @@ class ServerProcess {
   private closedResolve!: () => void;
   private expectExit = false;
 
-  constructor(dbPath: string) {
+  constructor(dbPath: string, extra: Record<string, unknown> = {}) {
     const entry = fileURLToPath(new URL('./fuzz-server.ts', import.meta.url));
     // FUZZ_SERVER_FLAGS adds node flags to the server (e.g. --cpu-prof to profile it).
     const flags = (process.env.FUZZ_SERVER_FLAGS ?? '').split(' ').filter(Boolean);
@@ -170,7 +172,7 @@ class ServerProcess {
       ['--expose-gc', '--max-old-space-size=1024', ...flags, '--import', 'tsx', entry],
       {
         cwd: fileURLToPath(new URL('../../..', import.meta.url)),
-        env: { ...process.env, FUZZ_SERVER: JSON.stringify({ dbPath, secret: SECRET, maxFrame: MAX_FRAME }) },
+        env: { ...process.env, FUZZ_SERVER: JSON.stringify({ dbPath, secret: SECRET, maxFrame: MAX_FRAME, ...extra }) },
         stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       },
     );

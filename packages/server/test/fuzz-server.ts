@@ -2,7 +2,7 @@
 // as exactly that. Started by fuzz-run.ts with --expose-gc and an IPC channel; options come in
 // FUZZ_SERVER (JSON). Messages: → {type:'stats', id} ← {type:'stats', id, heapUsed, rss, connections};
 // → {type:'close'} ← {type:'closed'}; ← {type:'log', msg, err} for every error the server logs.
-import { startServer } from '../src/index';
+import { type ServerOptions, startServer } from '../src/index';
 
 interface Options {
   dbPath: string;
@@ -10,6 +10,8 @@ interface Options {
   maxFrame: number;
   /** The port to listen on (default 0: a free one); the soak restarts the server on the same port. */
   port?: number;
+  /** Media settings (the media fuzzer lifts the per-user request rate). */
+  media?: ServerOptions['media'];
 }
 
 const opts = JSON.parse(process.env.FUZZ_SERVER ?? '{}') as Options;
@@ -24,6 +26,7 @@ const server = await startServer({
   maxFrame: opts.maxFrame,
   // The fuzzers send far faster than any person; the rate limit would refuse nearly everything.
   rateLimit: { perSecond: 1_000_000, burst: 1_000_000 },
+  ...(opts.media ? { media: opts.media } : {}),
   log: (msg, err) =>
     send({ type: 'log', msg, err: err instanceof Error ? (err.stack ?? err.message) : String(err ?? '') }),
 });

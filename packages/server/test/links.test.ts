@@ -29,26 +29,30 @@ describe('long link: authentication', () => {
     client.close();
   });
 
-  test('a bad token is refused with UNAUTHENTICATED and close 4001', async () => {
+  /** Sends AUTH and returns the fatal ERROR that answers it (seq 0, PROTOCOL.md §8.1) and the close code. */
+  async function refusedAuth(authToken: string) {
     const c = await RawClient.open(server.wsUrl);
-    const r = await c.request(Op.AUTH, { token: 'not-a-token', device: 'd' });
-    assert.equal(r.op, Op.ERROR);
-    assert.equal(r.body.code, ErrorCode.Unauthenticated);
-    assert.equal((await c.closed).code, CloseCode.Unauthenticated);
+    c.sendRaw(frame(Op.AUTH, 7, { token: authToken, device: 'd' }));
+    const err = await c.next((g) => g.op === Op.ERROR);
+    return { err, close: (await c.closed).code };
+  }
+
+  test('a bad token is refused with a fatal UNAUTHENTICATED (seq 0) and close 4001', async () => {
+    const { err, close } = await refusedAuth('not-a-token');
+    assert.deepEqual([err.seq, err.body.code, err.body.fatal], [0, ErrorCode.Unauthenticated, true]);
+    assert.equal(close, CloseCode.Unauthenticated);
   });
 
   test('a token signed with another secret is refused', async () => {
-    const c = await RawClient.open(server.wsUrl);
-    const r = await c.request(Op.AUTH, { token: await mintToken('other-secret', 'mallory'), device: 'd' });
-    assert.equal(r.body.code, ErrorCode.Unauthenticated);
-    assert.equal((await c.closed).code, CloseCode.Unauthenticated);
+    const { err, close } = await refusedAuth(await mintToken('other-secret', 'mallory'));
+    assert.deepEqual([err.seq, err.body.code, err.body.fatal], [0, ErrorCode.Unauthenticated, true]);
+    assert.equal(close, CloseCode.Unauthenticated);
   });
 
-  test('an expired token is refused with TOKEN_EXPIRED and close 4003', async () => {
-    const c = await RawClient.open(server.wsUrl);
-    const r = await c.request(Op.AUTH, { token: await token('alice', -10), device: 'd' });
-    assert.equal(r.body.code, ErrorCode.TokenExpired);
-    assert.equal((await c.closed).code, CloseCode.TokenExpired);
+  test('an expired token is refused with a fatal TOKEN_EXPIRED (seq 0) and close 4003', async () => {
+    const { err, close } = await refusedAuth(await token('alice', -10));
+    assert.deepEqual([err.seq, err.body.code, err.body.fatal], [0, ErrorCode.TokenExpired, true]);
+    assert.equal(close, CloseCode.TokenExpired);
   });
 
   test('a request before AUTH closes the link with UNAUTHENTICATED', async () => {

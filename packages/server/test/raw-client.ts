@@ -6,6 +6,7 @@ import {
   encodeBatch,
   type Frame,
   frame,
+  HEADER_LEN,
   Op,
 } from '@synkey/protocol';
 import WebSocket from 'ws';
@@ -15,13 +16,16 @@ export interface Got {
   op: number;
   seq: number;
   body: Record<string, unknown>;
+  /** The frame's size on the wire. */
+  bytes: number;
 }
 
 function decodeAny(f: Frame): Got {
+  const bytes = HEADER_LEN + f.body.length;
   try {
-    return { op: f.op, seq: f.seq, body: decodeBody(f.op as BodyOp, f.body) as Record<string, unknown> };
+    return { op: f.op, seq: f.seq, body: decodeBody(f.op as BodyOp, f.body) as Record<string, unknown>, bytes };
   } catch {
-    return { op: f.op, seq: f.seq, body: {} };
+    return { op: f.op, seq: f.seq, body: {}, bytes };
   }
 }
 

@@ -89,7 +89,8 @@ export function readBody(req: IncomingMessage, max: number, tooLong = `the body 
     };
     req.on('data', onData);
     req.on('end', () => resolve(Buffer.concat(chunks, size)));
-    req.on('error', reject);
+    // A client that hangs up mid-body ('aborted', ECONNRESET) is not a server error.
+    req.on('error', () => reject(new ProtocolError(ErrorCode.Invalid, 'the request was aborted')));
     req.on('close', () => {
       if (!req.complete) reject(new ProtocolError(ErrorCode.Invalid, 'the request was aborted'));
     });

@@ -2,7 +2,9 @@ import { type BodyOf, ErrorCode, Limits, type Message, MsgKind, type Op, Protoco
 import type Database from 'better-sqlite3';
 import type { Conversations } from './conversations';
 import type { MediaRows } from './media';
+import { MessageCache } from './message-cache';
 import { EventKind, MEDIA_COLUMNS, type MessageRow, mediaJoin, toMessage } from './rows';
+import { countWithin, messageBytes, REPLY_BUDGET } from './sizes';
 import type { Timeline } from './timeline';
 import { checkCaption, checkId, checkMsgKind, checkText, checkUint, clampLimit, invalid } from './validate';
 
@@ -26,6 +28,8 @@ export class Messages {
   private readonly bumpConv: Database.Statement<[number, number, number, number]>;
   private readonly senderCaughtUp: Database.Statement<[number, number, number, string]>;
   private readonly page: Database.Statement<[number, number, number], MessageRow>;
+  private readonly byId: Database.Statement<[number], MessageRow>;
+  private readonly cache = new MessageCache();
 
   constructor(
     db: Database.Database,
@@ -50,8 +54,25 @@ export class Messages {
     );
     this.page = db.prepare<[number, number, number], MessageRow>(
       `SELECT msg.*, ${MEDIA_COLUMNS} FROM messages msg ${mediaJoin('msg')}
-       WHERE msg.conv_id = ? AND msg.conv_seq < ? ORDER BY msg.conv_seq DESC LIMIT ?`,
+       WHERE msg.conv_id = ? AND msg.conv_seq >= ? AND msg.conv_seq < ? ORDER BY msg.conv_seq DESC`,
     );
+    this.byId = db.prepare<[number], MessageRow>(
+      `SELECT msg.*, ${MEDIA_COLUMNS} FROM messages msg ${mediaJoin('msg')} WHERE msg.id = ?`,
+    );
+  }
+
+  /** The stored message `id` with its media, from memory when it was stored or read lately. */
+  row(id: number): MessageRow | undefined {
+    const cached = this.cache.get(id);
+    if (cached) return cached;
+    const row = this.byId.get(id);
+    if (row) this.cache.put(row);
+    return row;
+  }
+
+  /** Forgets the rows held in memory (after a rollback, an id may be used again). */
+  forget(): void {
+    this.cache.clear();
   }
 
   /**
@@ -88,21 +109,59 @@ export class Messages {
     const ts = Math.max(Date.now(), conv.lastTs);
     const id = this.insert.get({ conv: conv.conv, convSeq, sender: user, cmid, kind, text, media, ts }) as number;
     if (media !== null) this.media.sentTo(media, conv.conv);
+    else this.cache.put(textRow(id, conv.conv, convSeq, user, cmid, kind, text, ts));
     this.bumpConv.run(convSeq, ts, ts, conv.conv);
     this.senderCaughtUp.run(convSeq, convSeq, conv.conv, user);
     const grew = this.timeline.appendToMembers({ kind: EventKind.Message, conv: conv.conv, msg: id });
     return { ack: { cmid, id, convSeq, ts }, grew, duplicate: false };
   }
 
-  /** Up to `limit` messages of the conversation with convSeq below `before` (default: all), oldest first. */
-  history(user: string, req: BodyOf<typeof Op.HISTORY>): { msgs: Message[]; more: boolean } {
+  /**
+   * The newest `limit` messages of the conversation with convSeq below `before` (default: all), oldest first;
+   * fewer (but at least one) when they would pass about `maxBytes` (at most {@link REPLY_BUDGET}) encoded bytes.
+   */
+  history(user: string, req: BodyOf<typeof Op.HISTORY>, maxBytes = REPLY_BUDGET): { msgs: Message[]; more: boolean } {
     checkId(user, 'user');
     const conv = this.conversations.requireMember(req.conv, user);
-    const before = req.before === undefined ? conv.lastSeq + 1 : checkUint(req.before, 'before');
+    const end = conv.lastSeq + 1;
+    const before = req.before === undefined ? end : Math.min(checkUint(req.before, 'before'), end);
     const limit = clampLimit(req.limit, Limits.historyPage, Limits.maxHistoryPage);
-    const rows = this.page.all(conv.conv, before, limit + 1);
-    const more = rows.length > limit;
-    if (more) rows.pop();
-    return { msgs: rows.reverse().map((row) => toMessage(row, user)), more };
+    // convSeqs have no gaps, so a range is the page (a bound LIMIT would make SQLite re-plan each run).
+    const rows = this.page.all(conv.conv, before - limit, before);
+    let more = before - limit > 1;
+    const newestFirst = rows.map((row) => toMessage(row, user));
+    const fit = countWithin(newestFirst, Math.min(maxBytes, REPLY_BUDGET), messageBytes);
+    if (fit < newestFirst.length) more = true;
+    return { msgs: newestFirst.slice(0, fit).reverse(), more };
   }
+}
+
+/** The row of a message without media, as {@link Messages.row} would read it. */
+function textRow(
+  id: number,
+  conv: number,
+  convSeq: number,
+  sender: string,
+  cmid: string,
+  kind: number,
+  text: string | null,
+  ts: number,
+): MessageRow {
+  return {
+    id,
+    conv_id: conv,
+    conv_seq: convSeq,
+    sender,
+    cmid,
+    kind,
+    text,
+    ts,
+    media_id: null,
+    media_mime: null,
+    media_size: null,
+    media_width: null,
+    media_height: null,
+    media_duration_ms: null,
+    media_name: null,
+  };
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -631,6 +631,24 @@ describe('history', () => {
 });
 
 describe('durability', () => {
+  test('a database file is checkpointed in the background: its WAL reaches the main file without a close', async (t) => {
+    const path = join(tempDir(t), 'chat.db');
+    const store = openStore(path);
+    t.after(() => store.close());
+    const conv = direct(store, 'alice', 'bob');
+    const before = statSync(path).size;
+    store.batch(() => {
+      for (let i = 0; i < 300; i++) say(store, 'alice', conv, `w-${i}`, 'w'.repeat(2000));
+    });
+    for (let waited = 0; statSync(path).size === before && waited < 20_000; waited += 50) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(statSync(path).size > before + 300 * 2000, `the main file is ${statSync(path).size} bytes`);
+    const reader = new Database(path, { readonly: true });
+    t.after(() => reader.close());
+    assert.equal(reader.prepare('SELECT COUNT(*) FROM messages').pluck().get(), 300);
+  });
+
   test('data and epoch survive closing and reopening the database file', (t) => {
     const path = join(tempDir(t), 'chat.db');
     const first = openStore(path);
@@ -731,5 +749,75 @@ describe('users and meta', () => {
       second.meta('secret', () => 's2'),
       's1',
     );
+  });
+});
+
+describe('batch: many calls, one commit', () => {
+  test('a call that fails inside a batch changes nothing, and the calls around it commit', (t) => {
+    const store = memoryStore(t);
+    const conv = direct(store, 'alice', 'bob');
+    store.batch(() => {
+      say(store, 'alice', conv, 'b-1');
+      assert.throws(() => say(store, 'carol', conv, 'c-1'), forbidden);
+      assert.throws(() => store.send('alice', { cmid: 'b-x', conv, kind: MsgKind.Text, text: 'x', prev: 'nope' }), {
+        code: ErrorCode.OutOfOrder,
+      });
+      say(store, 'alice', conv, 'b-2');
+    });
+    assert.deepEqual(
+      store.history('bob', { conv }).msgs.map((m) => [m.convSeq, m.text]),
+      [
+        [1, 'text of b-1'],
+        [2, 'text of b-2'],
+      ],
+    );
+    assert.equal(store.maxSeq('bob'), 3);
+  });
+
+  test('a batch that throws rolls everything back, and what the store remembers goes with it', (t) => {
+    const store = memoryStore(t);
+    const conv = direct(store, 'alice', 'bob');
+    say(store, 'alice', conv, 'kept');
+    const seq = store.maxSeq('bob');
+    const events = syncAll(store, 'bob');
+    assert.throws(
+      () =>
+        store.batch(() => {
+          say(store, 'alice', conv, 'lost');
+          assert.equal(store.maxSeq('bob'), seq + 1);
+          assert.equal(store.sync('bob', { epoch: store.epoch, seq }).events[0]?.msg?.text, 'text of lost');
+          throw new Error('the commit failed');
+        }),
+      /the commit failed/,
+    );
+    assert.equal(store.maxSeq('bob'), seq);
+    assert.deepEqual(syncAll(store, 'bob'), events);
+    // The rolled-back message's id and seqs are used again: nothing of 'lost' may come back with them.
+    say(store, 'alice', conv, 'next', 'the next one');
+    const [next] = store.sync('bob', { epoch: store.epoch, seq }).events;
+    assert.equal(next?.msg?.text, 'the next one');
+    assert.equal(next?.msg?.convSeq, 2);
+    assert.deepEqual(
+      store.history('alice', { conv }).msgs.map((m) => m.cmid),
+      ['kept', 'next'],
+    );
+  });
+});
+
+describe('pages cut by bytes', () => {
+  test('a SYNC or HISTORY page stops at the byte budget asked for, keeping at least one event, and says there is more', (t) => {
+    const store = memoryStore(t);
+    const conv = direct(store, 'alice', 'bob');
+    const long = 'y'.repeat(Limits.maxText);
+    for (let i = 1; i <= 20; i++) say(store, 'alice', conv, `l-${i}`, long);
+    const sync = store.sync('bob', { epoch: store.epoch, seq: 0 }, 3 * Limits.maxText);
+    assert.ok(sync.events.length >= 1 && sync.events.length <= 3, `${sync.events.length} events`);
+    assert.equal(sync.more, true);
+    assert.equal(store.sync('bob', { epoch: store.epoch, seq: 0 }, 1).events.length, 1);
+    const page = store.history('bob', { conv, limit: 20 }, 3 * Limits.maxText);
+    assert.ok(page.msgs.length >= 1 && page.msgs.length <= 3);
+    assert.equal(page.msgs.at(-1)?.convSeq, 20, 'the newest are kept');
+    assert.equal(page.more, true);
+    assert.equal(store.history('bob', { conv, limit: 20 }).msgs.length, 20, 'the default budget holds 20 of them');
   });
 });

@@ -17,15 +17,22 @@ export interface ChatStore {
   maxSeq(user: string): number;
   /** Stores a message or returns the original ack for a repeated cmid (`duplicate: true`, nothing grew). */
   send(user: string, req: BodyOf<typeof Op.SEND>): { ack: BodyOf<typeof Op.SEND_ACK>; grew: Grew; duplicate: boolean };
-  /** Reads the timeline after (epoch, seq). Never changes state. */
-  sync(user: string, req: BodyOf<typeof Op.SYNC>): BodyOf<typeof Op.SYNC_REPLY>;
+  /** Reads the timeline after (epoch, seq), its events cut at about `maxBytes` (default 512 KiB). Never changes state. */
+  sync(user: string, req: BodyOf<typeof Op.SYNC>, maxBytes?: number): BodyOf<typeof Op.SYNC_REPLY>;
   /** Moves the device's ack cursor and emits delivered receipts. */
   ack(user: string, device: string, req: BodyOf<typeof Op.ACK>): { grew: Grew };
   /** Records a read position and emits read receipts. */
   read(user: string, req: BodyOf<typeof Op.READ>): { grew: Grew };
   createConversation(user: string, req: BodyOf<typeof Op.CONV_CREATE>): { conv: Conversation; grew: Grew };
   listConversations(user: string): Conversation[];
-  history(user: string, req: BodyOf<typeof Op.HISTORY>): { msgs: Message[]; more: boolean };
+  /** A page of a conversation's messages, cut at about `maxBytes` (default 512 KiB). */
+  history(user: string, req: BodyOf<typeof Op.HISTORY>, maxBytes?: number): { msgs: Message[]; more: boolean };
+  /**
+   * Runs `fn` in one write transaction and commits once: the store calls it makes run as savepoints, so
+   * each still applies completely or not at all, and they become durable together when `fn` returns.
+   * Throws (having rolled back everything `fn` did) if `fn` throws or the commit fails.
+   */
+  batch<R>(fn: () => R): R;
   /** A value kept in the meta table (e.g. the dev-mode token secret). */
   meta(key: string, init: () => string): string;
   /** Media records, uploads and voice parts (files themselves live on disk, see `src/media`). */
