@@ -37,7 +37,9 @@ const steps = [];
 if (only.length === 0) {
   const configs = [];
   for (const dir of ['packages', '.']) {
-    for (const pkg of dir === '.' ? ['demo', 'e2e', 'bench', 'scripts'] : readdirSync(join(root, dir)).map((n) => join(dir, n))) {
+    for (const pkg of dir === '.'
+      ? ['demo', 'e2e', 'bench', 'scripts']
+      : readdirSync(join(root, dir)).map((n) => join(dir, n))) {
       const abs = join(root, pkg);
       try {
         for (const f of readdirSync(abs)) if (/^tsconfig.*\.json$/.test(f)) configs.push(join(pkg, f));
