@@ -132,8 +132,13 @@ class HttpLink implements Transport {
       }
       const replies = bytes.length > 0 ? decodeFrames(bytes, INBOUND_LIMITS) : [];
       const first = replies[0];
-      // The server refused the AUTH: the whole request failed, and so has the link.
-      if (first?.op === Op.ERROR) throw new ServerError({ ...decodeBody(Op.ERROR, first.body), fatal: true });
+      if (first?.op === Op.ERROR) {
+        const error = decodeBody(Op.ERROR, first.body);
+        // 429: every request of the body was refused for rate; the link is fine, the body is resent later.
+        if (status === 429 && error.code === ErrorCode.RateLimited) throw new ServerError({ ...error, fatal: false });
+        // The server refused the AUTH: the whole request failed, and so has the link.
+        throw new ServerError({ ...error, fatal: true });
+      }
       if (first?.op !== Op.AUTH_OK) {
         if (status >= 200 && status < 300) {
           throw new ProtocolError(ErrorCode.BadFrame, 'the response does not start with AUTH_OK');
@@ -160,8 +165,17 @@ class HttpLink implements Transport {
         const [chunk] = chunkFrames(this.backlog, this.auth.maxFrame - this.authBytes, MAX_FRAMES_OUT - 1) as [
           Uint8Array[],
         ];
+        let replies: Frame[];
+        try {
+          replies = await this.post(chunk, this.options.requestTimeoutMs + this.options.connectTimeoutMs);
+        } catch (error) {
+          if (!(error instanceof ServerError) || error.fatal) throw error;
+          this.options.onError?.(error);
+          await this.pause(Math.max(error.retryMs ?? 0, POLL_FLOOR_MS));
+          continue;
+        }
+        // Only now: a refused body stays at the head of the backlog and goes again, in order.
         this.backlog.splice(0, chunk.length);
-        const replies = await this.post(chunk, this.options.requestTimeoutMs + this.options.connectTimeoutMs);
         for (const f of replies.slice(1)) this.dispatch(f);
       }
     } catch (error) {
