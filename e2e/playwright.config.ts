@@ -7,6 +7,8 @@ const executablePath =
 /** Browser tests: real Chromium, real Worker and IndexedDB, against real server processes. */
 export default defineConfig({
   testDir: './tests',
+  // README screenshots are written only on request (`npm run screenshots`), never by `npm test`.
+  testIgnore: process.env.SYNKEY_SCREENSHOTS ? [] : ['**/screenshots.spec.ts'],
   outputDir: '../test-results',
   timeout: 120_000,
   expect: { timeout: 15_000 },

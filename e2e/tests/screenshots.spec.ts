@@ -8,7 +8,6 @@ import { ServerProcess } from '../server-process';
 // (`npm run screenshots`), so ordinary test runs leave the tree clean.
 
 const OUT = resolve(import.meta.dirname, '../../docs/screenshots');
-test.skip(!process.env.SYNKEY_SCREENSHOTS, 'set SYNKEY_SCREENSHOTS=1 (npm run screenshots) to write docs/screenshots');
 
 let server: ServerProcess;
 const contexts: BrowserContext[] = [];
