@@ -18,7 +18,7 @@ import { basePool, bombs, nonImages } from './fuzz-media-images';
 import { World } from './fuzz-media-model';
 import { SCENARIOS } from './fuzz-media-scenarios';
 import { DEADLINE_MS, type MediaStats, MediaWorker } from './fuzz-media-worker';
-import { SECRET, ServerProcess } from './fuzz-run';
+import { counts, mib, SECRET, ServerProcess } from './fuzz-run';
 
 /** What to run. */
 export interface MediaFuzzOptions {
@@ -296,13 +296,6 @@ export async function runMediaFuzz(opts: MediaFuzzOptions): Promise<MediaFuzzRep
   report.durationMs = Date.now() - started;
   return report;
 }
-
-const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
-const counts = (m: Record<string, number>) =>
-  Object.entries(m)
-    .sort((a, b) => b[1] - a[1])
-    .map(([k, v]) => `${k} ${v}`)
-    .join(', ') || '—';
 
 /** The report as printable lines. */
 export function formatMediaReport(r: MediaFuzzReport): string {

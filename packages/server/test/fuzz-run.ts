@@ -1139,8 +1139,10 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
   return report;
 }
 
-const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
-const counts = (m: Record<string, number>) =>
+/** Bytes as MiB with one decimal. */
+export const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
+/** A tally as `key n, key n` from the largest count down. */
+export const counts = (m: Record<string, number>) =>
   Object.entries(m)
     .sort((a, b) => b[1] - a[1])
     .map(([k, v]) => `${k} ${v}`)
