@@ -160,7 +160,7 @@ test('the reserved byte 0xc1, trailing bytes and every truncation are refused', 
     fc.property(packable, fc.uint8Array({ minLength: 1, maxLength: 4 }), (v, tail) => {
       const bytes = encode(v);
       for (let len = 0; len < Math.min(bytes.length, 64); len++) rejects(bytes.subarray(0, len), /truncated/);
-      rejects(Uint8Array.from([...bytes.subarray(0, 64), ...tail]), /truncated|after the value/);
+      rejects(Uint8Array.from([...bytes, ...tail]), /after the value/);
     }),
     { numRuns: 200 },
   );
