@@ -37,9 +37,11 @@ ${embed(chat)}
 </body></html>`,
     }),
   );
-  await page.route(`${site}/api/chat-token`, async (route) =>
-    route.fulfill({ json: { token: await devToken(chat, user) } }),
-  );
+  // The site's token endpoint; once a test has ended and its server is gone, it answers 503 like a site would.
+  await page.route(`${site}/api/chat-token`, async (route) => {
+    const token = await devToken(chat, user).catch(() => undefined);
+    await (token ? route.fulfill({ json: { token } }) : route.fulfill({ status: 503 })).catch(() => undefined);
+  });
   await page.goto(`${site}/host`);
   return page;
 }
