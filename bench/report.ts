@@ -190,18 +190,30 @@ re-encode, make the thumbnail) took ${s(r.full.completeMs)} for this ${r.full.wi
 }
 
 function sizes(z: Results['sizes']): string {
+  const row = (what: string, w: { files?: number; raw: number; gzip: number }) =>
+    `| ${what} | ${w.files ?? 1} | ${kb(w.raw)} | ${kb(w.gzip)} |`;
+  const budget = 30 * 1024;
+  const verdict = (n: number) => (n <= budget ? 'within it' : `**over by ${kb(n - budget)}**`);
   return `## Size of the script-tag embed
 
-${measuredLine(z.measured)}| | minified | gzip |
-| --- | --: | --: |
-| Whole embed \`synkey.js\` (widget + SDK + inlined worker) | ${kb(z.whole.raw)} | ${kb(z.whole.gzip)} |
-| Inlined worker (engine, store, protocol) | ${kb(z.worker.raw)} | ${kb(z.worker.gzip)} |
-| Main-thread part (the rest) | ${kb(z.main.raw)} | ${kb(z.main.gzip)} |
+${measuredLine(z.measured)}What a page with the script tag loads, step by step: ES modules from the chat server, each file
+gzipped alone as it is sent; a file the page and the worker share is fetched once.
 
-Budget: 30 KB gzip for the whole embed: ${
-    z.whole.gzip <= 30 * 1024 ? 'met' : `**over by ${kb(z.whole.gzip - 30 * 1024)}**`
-  }. The engine for pages whose CSP forbids \`blob:\` workers is a separate file
-(\`synkey-engine.js\`), loaded only then, so the engine is never shipped twice.
+| | files | minified | gzip |
+| --- | --: | --: | --: |
+${row('`synkey.js`, the script tag (call queue, `Synkey.init`)', z.loader)}
+${row('At page load, in the page: the launcher and its client (incl. the above)', z.page)}
+${row('At page load, in the worker: the engine, IndexedDB store, WebSocket link, codec', z.worker)}
+${row('**At page load, all**', z.atLoad)}
+${row('+ opening the chat (list, thread, composer, bubbles, media UI)', z.panel)}
+${row('+ the first photo or voice note, sent or shown (uploads, downloads)', z.media)}
+${row('+ the short link (only where the WebSocket cannot get through)', z.shortLink)}
+${row('+ Chinese or Korean strings (each)', z.locale)}
+| Instead of the worker, where the CSP forbids \`blob:\` workers: the engine in the page | ${z.inPageEngine.files} | ${kb(z.inPageEngine.raw)} | ${kb(z.inPageEngine.gzip)} |
+${row('Everything', z.everything)}
+| Baseline: all of it as one gzip stream (a single-file build of the same code) | – | ${kb(z.oneStream.raw)} | ${kb(z.oneStream.gzip)} |
+
+Budget 30 KB gzip: at page load ${kb(z.atLoad.gzip)}, ${verdict(z.atLoad.gzip)}; everything ${kb(z.everything.gzip)}, ${verdict(z.everything.gzip)}.
 `;
 }
 

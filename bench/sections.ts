@@ -24,12 +24,14 @@ async function sizes(log: (s: string) => void) {
   const out = mkdtempSync(join(tmpdir(), 'synkey-bench-embed-'));
   try {
     log('  building the embed…');
-    execFileSync(
-      'npx',
-      ['vite', 'build', '-c', 'packages/widget/vite.config.ts', '--outDir', out, '--logLevel', 'warn'],
-      { cwd: ROOT, stdio: 'inherit' },
-    );
-    return measureSizes(join(out, 'synkey.js'));
+    for (const build of ['embed', 'loader']) {
+      execFileSync(
+        'npx',
+        ['vite', 'build', '-c', 'packages/widget/vite.config.ts', '--outDir', out, '--logLevel', 'warn'],
+        { cwd: ROOT, stdio: 'inherit', env: { ...process.env, SYNKEY_BUILD: build } },
+      );
+    }
+    return measureSizes(out);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }

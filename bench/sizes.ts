@@ -1,37 +1,89 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
 
 const gz = (s: string | Buffer) => gzipSync(s, { level: 9 }).length;
 
-/** The string literal starting at `code[at]` (a quote), as written in the source. */
-function literalAt(code: string, at: number): string {
-  const quote = code[at];
-  let i = at + 1;
-  while (i < code.length && code[i] !== quote) i += code[i] === '\\' ? 2 : 1;
-  return code.slice(at, i + 1);
+/** A Vite build manifest entry (the fields used here). */
+export interface ManifestChunk {
+  file: string;
+  /** The chunk's name; the key of a chunk shared by several importers is not its source path. */
+  name?: string;
+  isEntry?: boolean;
+  imports?: string[];
+  dynamicImports?: string[];
+}
+export type Manifest = Record<string, ManifestChunk>;
+
+/** The files a chunk loads before it runs: itself and its static imports, transitively. */
+export function staticClosure(manifest: Manifest, key: string, into = new Set<string>()): Set<string> {
+  const chunk = manifest[key];
+  if (!chunk || into.has(chunk.file)) return into;
+  into.add(chunk.file);
+  for (const dep of chunk.imports ?? []) staticClosure(manifest, dep, into);
+  return into;
+}
+
+/** The manifest key whose source path ends with `suffix`, or of the shared chunk named `suffix`. */
+function keyOf(manifest: Manifest, suffix: string): string {
+  const key = Object.keys(manifest).find((k) => k.endsWith(suffix) || manifest[k]?.name === suffix);
+  if (!key) throw new Error(`the embed's manifest has no ${suffix}`);
+  return key;
+}
+
+/** Bytes and gzip bytes of a set of files, each gzipped alone (as each is sent). */
+export interface Weight {
+  files: number;
+  raw: number;
+  gzip: number;
 }
 
 /**
- * Finds the inlined worker: Vite writes it as a string literal that goes into
- * `new Blob([…revokeObjectURL…, NAME])`. Returns the literal as written, or '' if absent.
+ * Sizes of the script-tag embed built into `dir` (synkey.js, the ES chunks and manifest.json): what
+ * a page loads before anyone opens the chat, what each later step adds, and the whole. Files shared
+ * by the page and the worker count once (the HTTP cache serves the second). Baseline: all of the
+ * embed's code as one gzip stream, what a single-file build of the same code would weigh.
  */
-function inlinedWorker(code: string): string {
-  const use = /new Blob\(\[[^\]]*?revokeObjectURL[^\]]*?,(\w+)\]/.exec(code);
-  if (!use) return '';
-  const def = new RegExp(`[,;{\\s]${use[1]}=(['"\`])`).exec(code);
-  return def ? literalAt(code, def.index + def[0].length - 1) : '';
+export function measureSizes(dir: string) {
+  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
+  const code = (file: string) => readFileSync(join(dir, file));
+  const weigh = (files: Iterable<string>): Weight => {
+    const list = [...files];
+    return {
+      files: list.length,
+      raw: list.reduce((n, f) => n + code(f).length, 0),
+      gzip: list.reduce((n, f) => n + gz(code(f)), 0),
+    };
+  };
+  const minus = (a: Set<string>, b: Set<string>) => new Set([...a].filter((f) => !b.has(f)));
+  const closure = (suffix: string) => staticClosure(manifest, keyOf(manifest, suffix));
+
+  const page = new Set(['synkey.js', ...closure('src/embed.ts')]);
+  const worker = closure('sdk/src/browser/worker.ts');
+  const atLoad = new Set([...page, ...worker]);
+  const all = new Set(['synkey.js', ...walk(dir)]);
+  const onDemand = (suffix: string, loaded = atLoad) => weigh(minus(closure(suffix), loaded));
+  return {
+    loader: weigh(['synkey.js']),
+    page: weigh(page),
+    worker: weigh(minus(worker, page)),
+    atLoad: weigh(atLoad),
+    panel: onDemand('src/panel.ts'),
+    media: onDemand('sdk/src/media/kit.ts'),
+    shortLink: onDemand('sdk/src/http-transport.ts'),
+    locale: onDemand('src/locales/zh-CN.ts'),
+    inPageEngine: onDemand('expose-host', page),
+    everything: weigh(all),
+    oneStream: { raw: [...all].reduce((n, f) => n + code(f).length, 0), gzip: gz(Buffer.concat([...all].map(code))) },
+  };
 }
 
-/** Sizes of the script-tag bundle: whole, its inlined worker, and the main-thread rest. */
-export function measureSizes(file: string) {
-  const code = readFileSync(file, 'utf8');
-  const literal = inlinedWorker(code);
-  // The literal is our own build output: evaluate it to get the worker's source text.
-  const workerSource = literal ? (new Function(`return ${literal}`)() as string) : '';
-  const main = literal ? code.replace(literal, "''") : code;
-  return {
-    whole: { raw: Buffer.byteLength(code), gzip: gz(code) },
-    worker: { raw: Buffer.byteLength(workerSource), gzip: gz(workerSource) },
-    main: { raw: Buffer.byteLength(main), gzip: gz(main) },
-  };
+/** Every .js file under `dir` but the loader, relative to it. */
+function walk(dir: string, root = dir): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const path = join(dir, e.name);
+    if (e.isDirectory()) return walk(path, root);
+    const file = relative(root, path);
+    return e.name.endsWith('.js') && file !== 'synkey.js' ? [file] : [];
+  });
 }

@@ -110,3 +110,11 @@ export async function landingSend(page: Page, user: string, text: string): Promi
 export async function landingConversation(page: Page, user: string): Promise<number> {
   return landingChat(page, user).evaluate((el) => (el as HTMLElement & { current: number }).current);
 }
+
+/** Where the engine of the page's (first) `<synkey-chat>` runs: `worker`, `shared-worker` or `main` (in the page). */
+export function runtimeOf(page: Page): Promise<string | undefined> {
+  return page
+    .locator('synkey-chat')
+    .first()
+    .evaluate((el) => (el as HTMLElement & { activeClient?: { runtime: string } }).activeClient?.runtime);
+}

@@ -21,7 +21,7 @@ const OUT = join(ROOT, 'dist/npm');
 
 /** The published packages, in dependency order: directory under packages/ and subpath → source entry. */
 const PACKAGES: { dir: string; entries: Record<string, string> }[] = [
-  { dir: 'protocol', entries: { '.': 'src/index.ts' } },
+  { dir: 'protocol', entries: { '.': 'src/index.ts', './lite': 'src/lite.ts' } },
   {
     dir: 'sdk',
     entries: { '.': 'src/index.ts', './core': 'src/browser/core.ts', './worker': 'src/browser/worker.ts' },

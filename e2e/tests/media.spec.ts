@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import AxeBuilder from '@axe-core/playwright';
 import { type Browser, type BrowserContext, expect, type Locator, type Page, type Route, test } from '@playwright/test';
 import sharp from 'sharp';
-import { history } from '../helpers';
+import { history, runtimeOf } from '../helpers';
 import { ServerProcess } from '../server-process';
 
 // Widget media end to end: images (file chooser, paste, drop, thumbnails, viewer, resumable and
@@ -488,7 +488,7 @@ test('through the script-tag embed on another origin, with the engine in the pag
   await attach(olga, { name: 'embed.png', mimeType: 'image/png', buffer: await png(300, 200) });
   await composer(olga).press('Enter');
   await expect(images(olga)).toHaveAttribute('data-state', /sent|delivered/, { timeout: 20_000 });
-  expect(await olga.evaluate(() => 'SynkeyEngine' in window), 'the engine runs in the page').toBe(true);
+  expect(await runtimeOf(olga), 'the engine runs in the page').toBe('main');
   const pia = await host('pia');
   const thumb = images(pia).locator('img');
   await expect.poll(async () => (await natural(thumb)).w, { timeout: 20_000 }).toBeGreaterThan(0);

@@ -4,55 +4,71 @@ import { litTemplates } from './build/minify-templates.ts';
 import { terser } from './build/terser.ts';
 
 /**
- * `vite build -c packages/widget/vite.config.ts` writes dist/synkey.js: the single-file script-tag
- * bundle (widget + SDK client, the engine's worker inlined as a `blob:` URL).
- * SYNKEY_BUILD=engine writes dist/synkey-engine.js: the engine as a classic script, which the embed
- * loads into the page only when the page's CSP forbids `blob:` workers.
+ * `vite build -c packages/widget/vite.config.ts` writes the script-tag embed into dist/:
+ * - synkey-main.js (the widget, `src/embed.ts`) and synkey-worker.js (the engine's worker), ES
+ *   modules sharing their code through dist/chunks/; what is needed only later (the chat panel, the
+ *   short link, media, other languages, the in-page engine) is in chunks of its own, loaded on use.
+ * SYNKEY_BUILD=loader writes dist/synkey.js: the small classic script a site's `<script>` tag
+ * loads, which imports synkey-main.js from beside it (run it after the first: it keeps dist/).
  * SYNKEY_BUILD=module writes the ES module build for npm into dist/module (scripts/pack.ts gives it
  * another outDir): one file per source module, unminified but for the templates, lit and @synkey/*
  * external, so the app's bundler tree-shakes and minifies it with the rest.
  */
 const kind = process.env.SYNKEY_BUILD ?? 'embed';
-const moduleBuild = kind === 'module';
+const src = (path: string) => resolve(import.meta.dirname, 'src', path);
 
-export default defineConfig({
-  root: import.meta.dirname,
-  // Lit templates minified everywhere; the script-tag bundles (and their inlined worker) also through terser.
-  plugins: moduleBuild ? [litTemplates()] : [litTemplates(), terser()],
-  worker: { format: 'es', plugins: () => [litTemplates(), terser()] },
-  build: moduleBuild
-    ? {
-        outDir: resolve(import.meta.dirname, 'dist/module'),
-        emptyOutDir: true,
-        target: 'es2022',
-        minify: false,
-        lib: { entry: resolve(import.meta.dirname, 'src/index.ts'), formats: ['es'] },
-        rollupOptions: {
-          external: [/^lit(\/|$)/, /^@synkey\//],
-          output: {
-            preserveModules: true,
-            preserveModulesRoot: resolve(import.meta.dirname, 'src'),
-            entryFileNames: '[name].js',
-          },
+const builds = {
+  module: {
+    plugins: [litTemplates()],
+    build: {
+      outDir: resolve(import.meta.dirname, 'dist/module'),
+      emptyOutDir: true,
+      target: 'es2022',
+      minify: false,
+      lib: { entry: src('index.ts'), formats: ['es' as const] },
+      rollupOptions: {
+        external: [/^lit(\/|$)/, /^@synkey\//],
+        output: {
+          preserveModules: true,
+          preserveModulesRoot: src(''),
+          entryFileNames: '[name].js',
         },
-      }
-    : {
-        outDir: resolve(import.meta.dirname, 'dist'),
-        emptyOutDir: kind === 'embed',
-        target: 'es2022',
-        lib:
-          kind === 'engine'
-            ? {
-                entry: resolve(import.meta.dirname, '../sdk/src/browser/expose-host.ts'),
-                formats: ['iife'],
-                name: 'SynkeyEngine',
-                fileName: () => 'synkey-engine.js',
-              }
-            : {
-                entry: resolve(import.meta.dirname, 'src/embed.ts'),
-                formats: ['iife'],
-                name: 'SynkeyEmbed',
-                fileName: () => 'synkey.js',
-              },
       },
-});
+    },
+  },
+  embed: {
+    // Lit templates minified, then every chunk through terser (it packs them smaller than Vite's minifier).
+    plugins: [litTemplates(), terser()],
+    build: {
+      outDir: resolve(import.meta.dirname, 'dist'),
+      emptyOutDir: true,
+      target: 'es2022',
+      manifest: 'manifest.json',
+      modulePreload: false as const,
+      lib: {
+        entry: {
+          'synkey-main': src('embed.ts'),
+          'synkey-worker': resolve(import.meta.dirname, '../sdk/src/browser/worker.ts'),
+        },
+        formats: ['es' as const],
+      },
+      rollupOptions: {
+        output: { entryFileNames: '[name].js', chunkFileNames: 'chunks/[name]-[hash].js' },
+      },
+    },
+  },
+  loader: {
+    plugins: [terser()],
+    build: {
+      outDir: resolve(import.meta.dirname, 'dist'),
+      emptyOutDir: false,
+      target: 'es2022',
+      lib: { entry: src('loader.ts'), formats: ['iife' as const], name: 'SynkeyLoader', fileName: () => 'synkey.js' },
+    },
+  },
+};
+
+const chosen = builds[kind as keyof typeof builds];
+if (!chosen) throw new Error(`SYNKEY_BUILD=${kind}: expected embed, loader or module`);
+
+export default defineConfig({ root: import.meta.dirname, ...chosen });

@@ -3,17 +3,7 @@ import { encodeFrame } from './frame';
 import { Op, opName } from './ops';
 import { type Body, decodeShape, encodeShape, type Shape } from './schema';
 
-/** Message kinds. */
-export const MsgKind = { Text: 1, Image: 2, Voice: 3 } as const;
-export type MsgKind = (typeof MsgKind)[keyof typeof MsgKind];
-
-/** Conversation kinds. */
-export const ConvKind = { Direct: 1, Group: 2 } as const;
-export type ConvKind = (typeof ConvKind)[keyof typeof ConvKind];
-
-/** Receipt kinds. */
-export const ReceiptKind = { Delivered: 1, Read: 2 } as const;
-export type ReceiptKind = (typeof ReceiptKind)[keyof typeof ReceiptKind];
+export { ConvKind, MsgKind, ReceiptKind } from './kinds';
 
 /** A stored media file (image or voice) as messages reference it. */
 const MediaShape = {

@@ -1,7 +1,7 @@
 import { type BodyOf, ErrorCode } from '@synkey/protocol';
 import { backoff, nextReconnect, type ReconnectPolicy } from './backoff';
 import { isLinkFailure, linkDown, ServerError } from './errors';
-import { connectHttp, type FetchLike } from './http-transport';
+import type { FetchLike } from './http-transport';
 import { Pacer, type RateLimit } from './pacer';
 import type { AuthBody, CallOp, Notify, ReplyOf, Transport } from './transport';
 import { connectWebSocket, type WebSocketConstructor } from './ws-transport';
@@ -251,8 +251,10 @@ export class Connection {
     });
   }
 
-  private openHttp(auth: AuthBody): Promise<Transport> {
+  private async openHttp(auth: AuthBody): Promise<Transport> {
     const fetch: FetchLike = this.options.fetch ?? ((url, init) => globalThis.fetch(url, init));
+    // Loaded on first use: where the WebSocket gets through, the short link's code is never fetched.
+    const { connectHttp } = await import('./http-transport');
     return connectHttp({
       url: this.httpUrl,
       fetch,

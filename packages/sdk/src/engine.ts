@@ -17,13 +17,10 @@ import { Connection, type ConnectionState, linkUrls, type TransportMode } from '
 import { isLinkFailure } from './errors';
 import type { FetchLike } from './http-transport';
 import { newClientMsgId } from './ids';
-import { type MediaFetch, MediaHttp } from './media/http';
+import type { MediaFetch } from './media/http';
 import { readImageSize } from './media/image-size';
-import { Limiter } from './media/limiter';
-import { uploadImage } from './media/uploader';
+import type { MediaKit } from './media/kit';
 import { checkImage, checkVoice, type ImageOptions } from './media/validate';
-import { sendVoiceParts, VOICE_PART_BYTES, VOICE_WINDOW } from './media/voice-sender';
-import { MemoryStore } from './memory-store';
 import { memberOf } from './model';
 import { Outbox } from './outbox';
 import { defaultRateLimit, type RateLimit } from './pacer';
@@ -207,30 +204,22 @@ export interface Engine {
 }
 
 /**
- * Creates an engine and starts connecting.
- *
- * @example
- * ```ts
- * const engine = createEngine({ server: 'https://chat.example.com', getToken: () => fetchTokenFromMySite() });
- * engine.subscribe((e) => { if (e.type === 'messages') render(e.conv); });
- * addEventListener('online', () => engine.kick());
- * const cmid = await engine.send(conv, { text: 'hello' });
- * ```
+ * {@link createEngine} on a given store (the browser's: IndexedDB, or a MemoryStore it loaded on
+ * demand), without pulling in the default MemoryStore. `ownsStore`: close the store with the engine.
  */
-export function createEngine(options: EngineOptions): Engine {
-  return new ClientEngine(options);
+export function createEngineOn(store: Store, options: Omit<EngineOptions, 'store'>, ownsStore = false): Engine {
+  return new ClientEngine(options, store, ownsStore);
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 
 class ClientEngine implements Engine {
-  private readonly store: Store;
-  private readonly ownsStore: boolean;
   private readonly listeners = new Set<EngineListener>();
   private readonly connection: Connection;
   private readonly syncer: Syncer;
   private readonly outbox: Outbox;
-  private readonly http: MediaHttp;
+  /** The media side, loaded on first use (see {@link ClientEngine.media}). */
+  private mediaKit: Promise<MediaKit> | undefined;
   private readonly started: Promise<void>;
   /** READ positions not yet confirmed by the server, per conversation (kept in the store). */
   private readonly pendingReads: PendingReads;
@@ -239,11 +228,13 @@ class ClientEngine implements Engine {
   private linkSynced = false;
   private closed = false;
 
-  constructor(private readonly options: EngineOptions) {
+  constructor(
+    private readonly options: Omit<EngineOptions, 'store'>,
+    private readonly store: Store,
+    private readonly ownsStore: boolean,
+  ) {
     const { token, getToken } = options;
     if (token === undefined && getToken === undefined) throw new TypeError('createEngine needs a token or getToken');
-    this.store = options.store ?? new MemoryStore();
-    this.ownsStore = options.store === undefined;
     this.pendingReads = new PendingReads(this.store);
     const random = options.random ?? Math.random;
     const request: Requester = (op, body, timeoutMs) => this.connection.request(op, body, timeoutMs);
@@ -281,17 +272,6 @@ class ClientEngine implements Engine {
       onError: (error) => this.report(error),
     });
     const policy = { ...sendPolicy, ...options.sendPolicy };
-    const media = options.media ?? {};
-    this.http = new MediaHttp({
-      base: linkUrls(options.server).media,
-      fetch: options.mediaFetch ?? ((url, init) => globalThis.fetch(url, init)),
-      token: (refused) => this.connection.currentToken(refused),
-      timeoutMs: options.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS,
-    });
-    const limiter = new Limiter(media.concurrency ?? UPLOAD_CONCURRENCY);
-    const chunkSize = Math.min(media.chunkSize ?? Limits.imageChunk, Limits.maxImageChunk);
-    const partSize = Math.min(media.voicePartSize ?? VOICE_PART_BYTES, Limits.maxVoicePart);
-    const window = media.voiceWindow ?? VOICE_WINDOW;
     this.outbox = new Outbox({
       store: this.store,
       request,
@@ -307,14 +287,8 @@ class ClientEngine implements Engine {
           removed,
         }),
       onError: (error) => this.report(error),
-      transfer: (entry, hooks) =>
-        entry.kind === MsgKind.Voice
-          ? sendVoiceParts(entry, hooks, { request, policy, random, partSize, window, newId: newClientMsgId })
-          : uploadImage(entry, hooks, { http: this.http, limiter, policy, random, chunkSize }),
-      cancelTransfer: (entry) => {
-        const id = entry.upload?.id;
-        if (entry.kind === MsgKind.Image && id !== undefined) this.http.cancel(id).catch(() => undefined);
-      },
+      transfer: async (entry, hooks) => (await this.media()).transfer(entry, hooks),
+      cancelTransfer: (entry) => void this.mediaKit?.then((kit) => kit.cancel(entry)),
     });
     this.started = this.start();
     this.started.catch((error: Error) => this.report(error));
@@ -356,7 +330,39 @@ class ClientEngine implements Engine {
     if (typeof id !== 'string' || id.length === 0 || id.length > 256) {
       throw new ProtocolError(ErrorCode.Invalid, 'bad media id');
     }
-    return this.http.file(id, variant === 'thumb' ? 'thumb' : 'full');
+    return (await this.media()).http.file(id, variant === 'thumb' ? 'thumb' : 'full');
+  }
+
+  /**
+   * The media side: loaded and made on first use, by an upload, a resumed upload or a download
+   * (photos and voice notes are checked and queued without it, so that works offline). A failed
+   * load rejects with UNAVAILABLE and is tried again next time.
+   */
+  private media(): Promise<MediaKit> {
+    const options = this.options;
+    this.mediaKit ??= import('./media/kit').then(
+      ({ createMediaKit }) =>
+        createMediaKit({
+          ...options.media,
+          concurrency: options.media?.concurrency ?? UPLOAD_CONCURRENCY,
+          base: linkUrls(options.server).media,
+          fetch: options.mediaFetch ?? ((url, init) => globalThis.fetch(url, init)),
+          token: (refused) => this.connection.currentToken(refused),
+          timeoutMs: options.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS,
+          request: (op, body, timeoutMs) => this.connection.request(op, body, timeoutMs),
+          policy: { ...sendPolicy, ...options.sendPolicy },
+          random: options.random ?? Math.random,
+          newId: newClientMsgId,
+        }),
+      (error: unknown) => {
+        this.mediaKit = undefined;
+        throw new ProtocolError(
+          ErrorCode.Unavailable,
+          `the media code could not be loaded: ${(error as Error).message}`,
+        );
+      },
+    );
+    return this.mediaKit;
   }
 
   async retry(cmid: string): Promise<void> {

@@ -55,9 +55,10 @@ export {
   type VoiceRecording,
 } from './browser/voice-recorder';
 export { type ConnectionState, linkUrls, type TransportMode } from './connection';
+export { createEngine } from './create-engine';
 export {
   type CreateConversation,
-  createEngine,
+  createEngineOn,
   type Engine,
   type EngineEvent,
   type EngineListener,

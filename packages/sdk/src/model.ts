@@ -1,4 +1,5 @@
-import { type Conversation, type Member, type Message, type Receipt, ReceiptKind } from '@synkey/protocol';
+import type { Conversation, Member, Message, Receipt } from '@synkey/protocol';
+import { ReceiptKind } from '@synkey/protocol/lite';
 
 /*
  * Pure rules for merging what the server says into the local copy of a conversation. Positions

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { decodeFrames, encodeBatch, encodeFrame, type Frame } from '@synkey/protocol';
 import { mintToken, type RunningServer, type ServerOptions, startServer } from '@synkey/server';
 import { WebSocket } from 'ws';
-import { createEngine, type Engine, type EngineOptions } from '../src/engine';
+import { createEngine } from '../src/create-engine';
+import type { Engine, EngineOptions } from '../src/engine';
 import type { ChatMessage } from '../src/state';
 import type { WebSocketConstructor, WebSocketLike } from '../src/ws-transport';
 

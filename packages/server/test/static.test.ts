@@ -14,6 +14,9 @@ before(async () => {
   mkdirSync(join(dir, 'site'));
   writeFileSync(join(dir, 'site', 'index.html'), '<h1>home</h1>');
   writeFileSync(join(dir, 'site', 'embed.html'), '<h1>embed</h1>');
+  mkdirSync(join(dir, 'site', 'chunks'));
+  writeFileSync(join(dir, 'site', 'chunks', 'panel-Ab12Cd34.js'), 'export const x = 1;');
+  writeFileSync(join(dir, 'site', 'synkey-main.js'), 'export {};');
   writeFileSync(join(dir, 'secret.txt'), 'do not serve');
   server = await startServer({ port: 0, secret: 's', extraRoutes: staticFiles(join(dir, 'site')), log: () => {} });
 });
@@ -63,4 +66,19 @@ test('answers 304 to a conditional GET of an unchanged file', async () => {
   assert.ok(modified);
   const again = await fetch(`${server.url}/embed`, { headers: { 'if-modified-since': modified } });
   assert.equal(again.status, 304);
+});
+
+test('scripts can be imported as modules by pages of any origin; hashed chunks are cached for good, entries revalidated', async () => {
+  const chunk = await fetch(`${server.url}/chunks/panel-Ab12Cd34.js`, { headers: { origin: 'https://shop.example' } });
+  assert.equal(chunk.status, 200);
+  assert.match(String(chunk.headers.get('content-type')), /text\/javascript/);
+  assert.equal(chunk.headers.get('access-control-allow-origin'), '*');
+  assert.match(String(chunk.headers.get('cache-control')), /immutable/);
+  const entry = await fetch(`${server.url}/synkey-main.js`);
+  assert.equal(entry.headers.get('access-control-allow-origin'), '*');
+  assert.equal(entry.headers.get('cache-control'), 'no-cache');
+  const modified = String(entry.headers.get('last-modified'));
+  const again = await fetch(`${server.url}/synkey-main.js`, { headers: { 'if-modified-since': modified } });
+  assert.equal(again.status, 304);
+  assert.equal(again.headers.get('access-control-allow-origin'), '*');
 });

@@ -1,11 +1,14 @@
 import { en, type Strings } from './locales/en';
-import { ko } from './locales/ko';
-import { zhCN } from './locales/zh-CN';
 
 /** A key of the string tables. */
 export type Key = keyof Strings;
 
-const TABLES: Record<string, Strings> = { en, 'zh-CN': zhCN, ko };
+/** The string tables loaded so far; English is built in, the others load on first use. */
+const TABLES: Record<string, Strings> = { en };
+const LOADERS: Record<string, () => Promise<Strings>> = {
+  'zh-CN': () => import('./locales/zh-CN').then((m) => m.zhCN),
+  ko: () => import('./locales/ko').then((m) => m.ko),
+};
 const DAY_MS = 86_400_000;
 
 /** The supported locale for a BCP 47 tag: `zh*` → zh-CN, `ko*` → ko, anything else → en. */
@@ -29,15 +32,32 @@ function daysAgo(ts: number, now: number): number {
   return Math.max(1, Math.ceil((midnight - ts) / DAY_MS));
 }
 
+/** Whether the strings of `tag`'s locale are loaded, so `new I18n(tag)` speaks it. */
+export function hasLocale(tag: string | null | undefined): boolean {
+  return pickLocale(tag) in TABLES;
+}
+
+/**
+ * Loads the strings of `tag`'s locale (a separate chunk, except English) and resolves its I18n.
+ * Rejects when the chunk cannot be fetched; `new I18n(tag)` then speaks English.
+ */
+export async function loadLocale(tag: string | null | undefined): Promise<I18n> {
+  const locale = pickLocale(tag);
+  TABLES[locale] ??= await (LOADERS[locale] as () => Promise<Strings>)();
+  return new I18n(locale);
+}
+
 /** Strings and date formats of one locale. */
 export class I18n {
-  /** The supported locale the strings come from (`en`, `zh-CN`, `ko`). */
+  /** The supported locale the strings come from (`en`, `zh-CN`, `ko`): English until the locale's strings are loaded. */
   readonly locale: string;
   private readonly s: Strings;
   private readonly fmt: Record<'time' | 'day' | 'dayYear' | 'weekday' | 'date' | 'dateYear', Intl.DateTimeFormat>;
 
+  /** The strings of `tag`'s locale if they are loaded ({@link loadLocale}), else English. */
   constructor(tag: string) {
-    this.locale = pickLocale(tag);
+    const locale = pickLocale(tag);
+    this.locale = locale in TABLES ? locale : 'en';
     this.s = TABLES[this.locale] ?? en;
     const f = (o: Intl.DateTimeFormatOptions) => new Intl.DateTimeFormat(this.locale, o);
     this.fmt = {

@@ -3,7 +3,7 @@ import { css, html, LitElement, nothing, type PropertyValues } from 'lit';
 import { styleMap } from 'lit/directives/style-map.js';
 import { ClientController } from './client-controller';
 import type { SynkeyConversationList } from './conversation-list';
-import { I18n, langOf } from './i18n';
+import { hasLocale, I18n, langOf, loadLocale, pickLocale } from './i18n';
 import { avatar, icon, iconButton } from './icons';
 import { titleOf } from './model';
 import { base, theme } from './styles';
@@ -73,6 +73,13 @@ export class SynkeyChat extends LitElement {
    */
   static clientFactory: ((options: ClientOptions) => SynkeyClient) | undefined;
 
+  /**
+   * Loads the definitions of the panel's elements before the panel first shows. The package
+   * defines them up front; the script-tag embed loads them on demand (when the launcher is
+   * hovered, focused or opened, or at once in inline mode).
+   */
+  static loadPanel: () => Promise<unknown> = () => Promise.resolve();
+
   static override properties = {
     client: { attribute: false },
     getToken: { attribute: false },
@@ -87,6 +94,7 @@ export class SynkeyChat extends LitElement {
     maxVoice: { attribute: 'max-voice', type: Number },
     opened: { state: true },
     current: { state: true },
+    ready: { state: true },
   };
 
   static override styles = [
@@ -298,6 +306,8 @@ export class SynkeyChat extends LitElement {
   declare maxVoice: number | undefined;
   declare opened: boolean;
   declare current: number | undefined;
+  /** The panel's elements and the strings of the element's language are loaded. */
+  declare ready: boolean;
 
   private readonly cc = new ClientController(this);
   private own: SynkeyClient | undefined;
@@ -306,12 +316,16 @@ export class SynkeyChat extends LitElement {
   private unread = -1;
   private peerDone: string | undefined;
   private focusAfter: 'list' | 'thread' | 'launcher' | undefined;
+  private loading: Promise<void> | undefined;
+  /** The strings of the element's language, while they load. */
+  private strings: Promise<unknown> = Promise.resolve();
 
   constructor() {
     super();
     this.mode = 'launcher';
     this.theme = 'light';
     this.opened = false;
+    this.ready = false;
   }
 
   /** The client in use: the one given, or the one this element made. */
@@ -359,10 +373,8 @@ export class SynkeyChat extends LitElement {
   }
 
   override willUpdate(changed: PropertyValues<this>): void {
-    if (changed.has('locale') || !this.hasUpdated) {
-      const tag = langOf(this);
-      if (tag !== this.i18n.locale || !this.hasUpdated) this.i18n = new I18n(tag);
-    }
+    if (changed.has('locale') || !this.hasUpdated) this.speak(pickLocale(langOf(this)));
+    if (this.mode === 'inline' || this.opened) void this.prepare();
     if (this.client && this.own) {
       void this.own.close();
       this.own = undefined;
@@ -380,12 +392,44 @@ export class SynkeyChat extends LitElement {
     this.cc.use(this.activeClient);
   }
 
+  /** Switches to `locale`'s strings, loading them first unless they are (English stands in meanwhile). */
+  private speak(locale: string) {
+    if (locale === this.i18n.locale) return;
+    if (hasLocale(locale)) {
+      this.i18n = new I18n(locale);
+      return;
+    }
+    this.strings = loadLocale(locale).then(
+      (i18n) => {
+        if (pickLocale(langOf(this)) !== locale) return;
+        this.i18n = i18n;
+        this.requestUpdate();
+      },
+      (error: unknown) => console.warn(`Synkey: the ${locale} strings could not be loaded, English stands in`, error),
+    );
+  }
+
+  /** Loads the panel's elements (and waits for the strings being loaded), once; a failed load is tried again. */
+  private prepare(): Promise<void> {
+    this.loading ??= Promise.all([SynkeyChat.loadPanel(), this.strings]).then(
+      () => {
+        this.ready = true;
+      },
+      (error: unknown) => {
+        // The chunk did not load (offline, blocked): the next hover or open tries again.
+        this.loading = undefined;
+        console.error('Synkey: the chat panel could not be loaded', error);
+      },
+    );
+    return this.loading;
+  }
+
   override render() {
     const t = this.i18n;
     const launcher = this.mode !== 'inline';
     const z = styleMap({ zIndex: this.zIndex ?? '2147483000' });
     const unread = this.total();
-    return html`${!launcher || this.opened ? this.panel(launcher) : nothing}
+    return html`${(!launcher || this.opened) && this.ready ? this.panel(launcher) : nothing}
     ${
       launcher
         ? html`<button
@@ -397,6 +441,8 @@ export class SynkeyChat extends LitElement {
           aria-expanded=${this.opened ? 'true' : 'false'}
           aria-controls="panel"
           @click=${() => (this.opened ? this.close() : this.open())}
+          @pointerenter=${this.prefetch}
+          @focus=${this.prefetch}
         >
           ${icon(this.opened ? 'close' : 'chat')}
           ${unread ? html`<span class="badge" aria-hidden="true">${unread > 99 ? '99+' : unread}</span>` : nothing}
@@ -474,12 +520,18 @@ export class SynkeyChat extends LitElement {
     }
     this.openPeer();
     const to = this.focusAfter;
+    // Focus goes into the panel once it shows (its elements may still be loading).
+    if (to !== 'launcher' && !this.renderRoot.querySelector('#panel')) return;
     this.focusAfter = undefined;
     const root = this.renderRoot;
     if (to === 'launcher') root.querySelector<HTMLElement>('.launcher')?.focus();
     else if (to === 'thread')
       root.querySelector<SynkeyThread>('synkey-thread')?.updateComplete.then((ok) => ok && this.thread?.focus());
     else if (to === 'list') this.list?.updateComplete.then(() => this.list?.focus());
+  }
+
+  private prefetch() {
+    void this.prepare();
   }
 
   private get list() {

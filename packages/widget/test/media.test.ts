@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ChatMessage } from '@synkey/sdk';
-import { I18n } from '../src/i18n';
+import { I18n, loadLocale } from '../src/i18n';
 import { estimate } from '../src/message-bubble';
 import { clock, fitBox, previewOf } from '../src/model';
 import { seekBy } from '../src/voice-player';
@@ -32,14 +32,14 @@ test('fitBox keeps the aspect ratio, shrinks into 240×300, never enlarges, and 
   assert.deepEqual(fitBox(0, 0), { w: 240, h: 180 });
 });
 
-test('conversation previews name photos and voice notes with their length, in every locale', () => {
+test('conversation previews name photos and voice notes with their length, in every locale', async () => {
   const en = new I18n('en');
   assert.equal(previewOf(msg({ kind: 2, media: { id: 'a', mime: 'image/png', size: 1 } }), en), '📷 Photo');
   assert.equal(previewOf(msg({ kind: 2, text: 'sunset' }), en), '📷 sunset');
   const voice = msg({ kind: 3, media: { id: 'v', mime: 'audio/webm', size: 9, durationMs: 7_200 } });
   assert.equal(previewOf(voice, en), '🎤 Voice message (0:07)');
-  assert.equal(previewOf(voice, new I18n('zh-CN')), '🎤 语音消息（0:07）');
-  assert.equal(previewOf(voice, new I18n('ko')), '🎤 음성 메시지 (0:07)');
+  assert.equal(previewOf(voice, await loadLocale('zh-CN')), '🎤 语音消息（0:07）');
+  assert.equal(previewOf(voice, await loadLocale('ko')), '🎤 음성 메시지 (0:07)');
   // My unsent note: the length of the local recording.
   const local = msg({ kind: 3, local: { file: new Blob(['x']), mime: 'audio/webm', size: 1, durationMs: 65_000 } });
   assert.equal(previewOf(local, en), '🎤 Voice message (1:05)');

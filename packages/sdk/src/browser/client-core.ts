@@ -1,5 +1,5 @@
 import type { Conversation, Media } from '@synkey/protocol';
-import { ErrorCode, ProtocolError } from '@synkey/protocol';
+import { ErrorCode, ProtocolError } from '@synkey/protocol/lite';
 import type { SendPolicy } from '../backoff';
 import type { ConnectionState, TransportMode } from '../connection';
 import type { CreateConversation, MediaOptions, MessagePage } from '../engine';
@@ -124,11 +124,15 @@ interface Backend {
   dispose(): void;
 }
 
-const PING_TIMEOUT_MS = 5000;
+/** How long a worker may take to load its code and answer (it fetches the engine over the network in the embed). */
+const PING_TIMEOUT_MS = 15_000;
 
 function timeout(ms: number, what: string): Promise<never> {
   return new Promise((_, reject) => setTimeout(() => reject(new ProtocolError(ErrorCode.Timeout, what)), ms));
 }
+
+/** Loads the engine host, to run the engine in the page (the fallback when no worker can start). */
+export const loadEngineHost = (): Promise<{ createHost: () => EngineHost }> => import('./expose-host');
 
 /** How a client starts its engine: its worker, and the engine host for the in-page fallback. */
 export interface EngineLoaders {

@@ -1,4 +1,4 @@
-import { type ClientOptions, createClientWith, type SynkeyClient } from './client-core';
+import { type ClientOptions, createClientWith, loadEngineHost, type SynkeyClient } from './client-core';
 
 export type { ClientOptions, ClientState, EngineLoaders, Runtime, SynkeyClient } from './client-core';
 export { createClientWith } from './client-core';
@@ -11,5 +11,5 @@ function defaultWorker(shared: boolean): Worker | SharedWorker {
 
 /** Creates a client and starts its engine (shared with the user's other tabs where the browser allows). */
 export function createClient(options: ClientOptions): SynkeyClient {
-  return createClientWith(options, { createWorker: defaultWorker, loadHost: () => import('./expose-host') });
+  return createClientWith(options, { createWorker: defaultWorker, loadHost: loadEngineHost });
 }

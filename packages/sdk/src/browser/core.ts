@@ -1,8 +1,9 @@
 /**
  * `@synkey/sdk/core`: the client without a default worker, for bundles that bring their own
- * (the script-tag embed inlines its worker). Importing it pulls in no worker asset.
+ * (the script-tag embed starts its own). Importing it pulls in no worker asset.
  */
-export { ErrorCode, Limits, type Media, ProtocolError } from '@synkey/protocol';
+export type { Media } from '@synkey/protocol';
+export { ErrorCode, Limits, ProtocolError } from '@synkey/protocol/lite';
 export type { MediaOptions } from '../engine';
 export type { ImageOptions } from '../media/validate';
 export { type ChatMessage, type LocalMedia, withPositions } from '../state';
@@ -12,6 +13,7 @@ export {
   type ClientState,
   createClientWith,
   type EngineLoaders,
+  loadEngineHost,
   type Runtime,
   type SynkeyClient,
 } from './client-core';

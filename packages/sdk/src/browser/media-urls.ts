@@ -1,4 +1,5 @@
-import { ErrorCode, type Media, ProtocolError } from '@synkey/protocol';
+import type { Media } from '@synkey/protocol';
+import { ErrorCode, ProtocolError } from '@synkey/protocol/lite';
 
 /** Which file of a media record: the file itself, or an image's thumbnail. */
 export type MediaVariant = 'full' | 'thumb';

@@ -2,7 +2,7 @@
 // MessagePort): `expose` serves an object's methods on an endpoint, `wrap` calls them from the other
 // end. Arguments and results are structured-cloned; a value marked with `proxy` (a callback, a
 // session) crosses as a MessagePort and is called back through it. Errors keep their code.
-import { ErrorCode, ProtocolError } from '@synkey/protocol';
+import { ErrorCode, ProtocolError } from '@synkey/protocol/lite';
 import { fromWireError, toWireError, type WireError } from './wire-error';
 
 /** Either end of the conversation: a Worker, the worker's global scope, a MessagePort. */

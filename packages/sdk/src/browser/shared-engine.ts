@@ -1,6 +1,5 @@
 import { ErrorCode, ProtocolError } from '@synkey/protocol';
-import { createEngine, type Engine } from '../engine';
-import { MemoryStore } from '../memory-store';
+import { createEngineOn, type Engine } from '../engine';
 import type { Store } from '../store';
 import type { ClientEvent, EngineCalls, SessionConfig, SessionInfo, StorageKind } from './api';
 import { BusClient, BusServer, type Channel } from './tab-bus';
@@ -139,7 +138,7 @@ export class SharedEngine {
       await store.close();
       return;
     }
-    const engine = createEngine({
+    const engine = createEngineOn(store, {
       server: this.config.server,
       ...(this.config.wsUrl ? { wsUrl: this.config.wsUrl } : {}),
       ...(this.config.transport ? { transport: this.config.transport } : {}),
@@ -148,7 +147,6 @@ export class SharedEngine {
       ...(this.config.media ? { media: this.config.media } : {}),
       ...(this.config.user ? { user: this.config.user } : {}),
       getToken: this.deps.getToken,
-      store,
     });
     const local = this.localCalls(engine);
     const bus = this.channel ? new BusServer(this.channel, local) : undefined;
@@ -173,6 +171,7 @@ export class SharedEngine {
     if (this.config.storage === 'memory') {
       this.storage = 'memory';
       this.storageReason = 'memory storage was asked for';
+      const { MemoryStore } = await import('../memory-store');
       return new MemoryStore();
     }
     const opened = await this.deps.openStore(`synkey:${this.key}`, (error) =>

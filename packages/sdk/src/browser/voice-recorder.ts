@@ -1,4 +1,4 @@
-import { Limits } from '@synkey/protocol';
+import { Limits } from '@synkey/protocol/lite';
 
 /** Why a recording could not start or finish. */
 export const RecorderErrorCode = {

@@ -1,4 +1,4 @@
-import { ErrorCode, ProtocolError } from '@synkey/protocol';
+import { ErrorCode, ProtocolError } from '@synkey/protocol/lite';
 
 /** An error as it crosses a thread or tab boundary: structured-clonable, code kept. */
 export interface WireError {

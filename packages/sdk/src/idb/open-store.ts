@@ -1,4 +1,4 @@
-import { MemoryStore } from '../memory-store';
+import type { MemoryStore } from '../memory-store';
 import type { Store } from '../store';
 import { openError, type StoreError } from './errors';
 import { type IdbStoreOptions, openIdbStore } from './idb-store';
@@ -26,6 +26,8 @@ export async function openDurableStore(name: string, options: IdbStoreOptions = 
     return { store: await openIdbStore(name, options), degraded: false };
   } catch (error) {
     const typed = openError(error);
+    // Loaded only now: where IndexedDB works, the in-memory store is never fetched.
+    const { MemoryStore } = await import('../memory-store');
     return { store: new MemoryStore(), degraded: true, reason: `${typed.code}: ${typed.message}`, error: typed };
   }
 }
