@@ -147,3 +147,63 @@ test('Synkey.init({ maxVoice }) from the call queue sets max-voice; a maxVoice t
   expect(refused).toEqual(Array(5).fill('ProtocolError INVALID'));
   await expect(page.locator('synkey-chat')).toHaveCount(1);
 });
+
+/** The embed's files a page has fetched from the chat server so far (worker requests included), by name without hash. */
+function fetchedFiles(page: Page): () => string[] {
+  const seen = new Set<string>();
+  page.context().on('request', (request) => {
+    const url = new URL(request.url());
+    if (url.origin === server.url && url.pathname.endsWith('.js')) {
+      seen.add(url.pathname.replace(/^\//, '').replace(/-[\w-]{8}\.js$/, ''));
+    }
+  });
+  return () => [...seen].sort();
+}
+
+test('a page loads only the launcher and the engine; the panel comes on hover, and media, short-link and other-language code only when needed', async ({
+  browser,
+}) => {
+  const csp = cspFor(server.url, 'blob:');
+  // Requests are watched from a reload on, so the page's first load counts in full.
+  const alice = await hostPage(browser, 'alice', csp);
+  const seen = fetchedFiles(alice);
+  await alice.reload();
+  const launcher = alice.getByRole('button', { name: /Open chat/ });
+  await expect(launcher).toBeVisible();
+  await expect.poll(() => runtimeOf(alice)).toBe('worker');
+  const atLoad = seen();
+  expect(atLoad).toContain('synkey.js');
+  expect(atLoad).toContain('synkey-main.js');
+  expect(atLoad).toContain('synkey-worker.js');
+  for (const later of [
+    'chunks/panel',
+    'chunks/kit',
+    'chunks/http-transport',
+    'chunks/ko',
+    'chunks/zh-CN',
+    'chunks/memory-store',
+  ])
+    expect(atLoad, `${later} is not loaded with the page`).not.toContain(later);
+
+  await launcher.hover();
+  await expect.poll(seen).toContain('chunks/panel');
+  const bob = await hostPage(browser, 'bob', csp);
+  await chatThroughLauncher(alice, bob, 'text only');
+  for (const later of ['chunks/kit', 'chunks/http-transport', 'chunks/ko', 'chunks/zh-CN'])
+    expect(seen(), `${later} is not needed for an English text chat`).not.toContain(later);
+
+  // A Korean page fetches the Korean strings (and no others), and the panel opens in Korean.
+  const ko = await hostPage(
+    browser,
+    'carol',
+    csp,
+    (chat) =>
+      `<script async src="${chat}/synkey.js" data-server="${chat}" data-token-url="/api/chat-token" data-lang="ko"></script>`,
+  );
+  const koSeen = fetchedFiles(ko);
+  await ko.reload();
+  await ko.getByRole('button', { name: /채팅 열기/ }).click();
+  await expect(ko.getByRole('dialog', { name: '메시지' })).toBeVisible();
+  expect(koSeen()).toContain('chunks/ko');
+  expect(koSeen()).not.toContain('chunks/zh-CN');
+});
