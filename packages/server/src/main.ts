@@ -5,12 +5,14 @@
 // --site-port, default the main port + 1).
 // Environment: PORT, HOST, SYNKEY_DB, SYNKEY_SECRET, SYNKEY_TLS_CERT / SYNKEY_TLS_KEY (PEM file paths),
 // SYNKEY_TLS_PORT (serve TLS on its own port), SYNKEY_REQUIRE_TLS=1, SYNKEY_MEDIA_DIR (or --media-dir; default: a
-// `media` directory beside the database file, a temp directory for ':memory:'), SYNKEY_FSYNC=1 (fsync every
+// `media` directory beside the database file, a temp directory for ':memory:'), SYNKEY_MEDIA_RETENTION_HOURS
+// (uploaded media never sent are deleted after this many hours; default 168), SYNKEY_FSYNC=1 (fsync every
 // commit: acknowledged messages survive power loss too).
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { retentionFromEnv } from './media/options';
 import { startServer } from './server';
 import { type RunningSite, redirectToSite, startSite } from './site-server';
 import { staticFiles } from './static-files';
@@ -41,6 +43,7 @@ function firstMatch(routes: Route[]): Route {
 const dbPath = values.db ?? env.SYNKEY_DB ?? 'data/synkey.db';
 if (dbPath !== ':memory:') mkdirSync(dirname(dbPath), { recursive: true });
 const mediaDir = values['media-dir'] ?? env.SYNKEY_MEDIA_DIR;
+const unsentRetentionMs = retentionFromEnv(env.SYNKEY_MEDIA_RETENTION_HOURS);
 const cert = env.SYNKEY_TLS_CERT;
 const key = env.SYNKEY_TLS_KEY;
 
@@ -58,6 +61,7 @@ const server = await startServer({
   dbPath,
   fsync: env.SYNKEY_FSYNC === '1',
   ...(mediaDir ? { mediaDir } : {}),
+  ...(unsentRetentionMs ? { media: { unsentRetentionMs } } : {}),
   ...(values['heartbeat-ms'] ? { heartbeatMs: Number(values['heartbeat-ms']) } : {}),
   ...(cert && key
     ? {

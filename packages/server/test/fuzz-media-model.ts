@@ -57,9 +57,9 @@ export const QUOTA = {
 };
 const MAX_VOICE_PARTS = 1024;
 
-/** State shared by every worker: stored image digests (for dedupe) and ids of others' uploads and media. */
+/** State shared by every worker: stored image digests and ids of others' uploads and media. */
 export class World {
-  /** `sha256:size` of each stored image source → its media as first stored. */
+  /** `sha256:size` of each stored image source → its media as first stored (every copy has its metadata). */
   readonly stored = new Map<string, Media>();
   /** The current model of each worker. */
   readonly models: UserModel[] = [];
@@ -67,15 +67,6 @@ export class World {
   readonly foreign: { owner: string; id: string }[] = [];
   /** Stored files fetched and checked, to fetch again after a restart. */
   readonly samples: { owner: string; id: string; sha256: string }[] = [];
-
-  /** Whether an image with this `sha256:size` may be stored by now: some worker's upload of it may complete at any time. */
-  mayBeStored(key: string): boolean {
-    return this.models.some((m) =>
-      [...m.uploads.values()].some(
-        (u) => u.state === 'open' && `${u.sha256}:${u.size}` === key && m.completeOutcomes(u, true).includes(200),
-      ),
-    );
-  }
 
   addForeign(owner: string, id: string): void {
     if (this.foreign.length < 4000) this.foreign.push({ owner, id });
@@ -123,6 +114,8 @@ export class UserModel {
   readonly uploads = new Map<string, ModelUpload>();
   readonly media = new Map<string, ModelMedia>();
   readonly voice = new Map<string, ModelVoice>();
+  /** `sha256:size` of each image this user stored: dedupe answers only these (§13.1), never others' files. */
+  readonly stored = new Set<string>();
   /** Declared bytes of every upload ever opened (dropped ones included): an upper bound of today's. */
   everOpened = 0;
 
@@ -143,11 +136,18 @@ export class UserModel {
     return [...this.uploads.values()].filter((u) => u.state === 'open');
   }
 
+  /** Whether an image with this `sha256:size` may be stored by now: an upload of it racing may complete at any time. */
+  private mayBeStored(key: string): boolean {
+    return [...this.uploads.values()].some(
+      (u) => u.state === 'open' && `${u.sha256}:${u.size}` === key && this.completeOutcomes(u, true).includes(200),
+    );
+  }
+
   /** What POST /media/uploads with a valid body may get besides its refusals: 200 dedupe, 201, or 429 over quota. */
-  createOutcomes(world: World, v: ValidCreate): Outcome[] {
+  createOutcomes(v: ValidCreate): Outcome[] {
     const key = `${v.sha256}:${v.size}`;
-    if (world.stored.has(key)) return [200];
-    const out: Outcome[] = world.mayBeStored(key) ? [200] : [];
+    if (this.stored.has(key)) return [200];
+    const out: Outcome[] = this.mayBeStored(key) ? [200] : [];
     const open = this.open();
     const openBytes = open.reduce((n, u) => n + u.size, 0);
     const todayLow = [...this.uploads.values()].filter((u) => u.state !== 'gone').reduce((n, u) => n + u.size, 0);

@@ -375,7 +375,7 @@ export class MediaWorker {
         if (aborted) return { allowed: [ErrorCode.Invalid] };
         const v = checkCreate(body);
         return {
-          allowed: [...v.codes, ...(v.valid ? m.createOutcomes(this.world, v.valid) : [])],
+          allowed: [...v.codes, ...(v.valid ? m.createOutcomes(v.valid) : [])],
           apply: (s) => this.created(s, v.valid, intent),
         };
       }
@@ -511,6 +511,7 @@ export class MediaWorker {
     u.state = 'done';
     const key = `${u.sha256}:${u.size}`;
     if (!this.world.stored.has(key)) this.world.stored.set(key, media!);
+    this.model.stored.add(key);
     this.d.stats.stored.images++;
     u.media = this.adopt(media!, 'image', u.file, u.cls);
     return undefined;

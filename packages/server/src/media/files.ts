@@ -102,6 +102,11 @@ export class MediaFiles {
     await rm(this.chunkDir(upload), { recursive: true, force: true });
   }
 
+  /** The uploads that have a chunk directory. */
+  async chunkDirs(): Promise<string[]> {
+    return (await readdir(this.uploads)).filter((name) => UPLOAD_ID.test(name));
+  }
+
   /** Stores `data` under a new name (with `.thumb` when `thumb`); returns the name. */
   async store(data: Uint8Array, thumb = false): Promise<string> {
     const name = randomBytes(16).toString('hex') + (thumb ? '.thumb' : '');
@@ -152,9 +157,11 @@ export class MediaFiles {
 
   /**
    * Deletes stored files the database does not know (left by a crash between writing a file and
-   * committing its row) and chunk directories of uploads it does not know. Returns how many went.
+   * committing its row, or between deleting a row and its files) and chunk directories of anything but an
+   * unfinished upload (left by a crash between storing an upload's file and deleting its chunks). Returns
+   * how many went.
    */
-  async dropOrphans(known: Set<string>, isUpload: (id: string) => boolean): Promise<number> {
+  async dropOrphans(known: Set<string>, isOpenUpload: (id: string) => boolean): Promise<number> {
     let n = 0;
     for (const shard of await readdir(this.files)) {
       for (const name of await readdir(join(this.files, shard)).catch(() => [] as string[])) {
@@ -164,7 +171,7 @@ export class MediaFiles {
       }
     }
     for (const upload of await readdir(this.uploads)) {
-      if (UPLOAD_ID.test(upload) && isUpload(upload)) continue;
+      if (UPLOAD_ID.test(upload) && isOpenUpload(upload)) continue;
       await rm(join(this.uploads, upload), { force: true, recursive: true });
       n++;
     }

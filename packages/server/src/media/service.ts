@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ChatStore } from '../store/types';
 import { MediaFiles } from './files';
 import type { MediaOptions } from './options';
+import { UnsentMedia } from './retention';
 import { mediaRoutes } from './routes';
 import { ImageUploads } from './uploads';
 import { UserBuckets } from './user-buckets';
@@ -10,19 +11,23 @@ import { VoiceNotes } from './voice';
 /** Finished upload records are kept this long, so a late complete or part resend still finds its media. */
 const DONE_KEPT_MS = 24 * 3600_000;
 
-/** The server's media: HTTP routes, the voice-part handler and the sweeper of stale uploads. */
+/** The server's media: HTTP routes, the voice-part handler and the sweeper of stale uploads and unsent media. */
 export interface MediaService {
   routes: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
   voice: VoiceNotes;
-  /** Deletes stale unfinished uploads now (the sweeper does this every `sweepMs`); returns how many. */
+  /**
+   * Deletes stale unfinished uploads, unsent media past the retention and leftover chunk directories now
+   * (the sweeper does this every `sweepMs`); returns how many of them went.
+   */
   sweep(now?: number): Promise<number>;
   /** Stops the sweeper, waiting for a sweep in progress. */
   close(): Promise<void>;
 }
 
 /**
- * Opens the media directory (deleting files a crash left behind that the database does not know) and
- * starts the sweeper. `admit` may refuse a user's requests (dev mode's offline switch).
+ * Opens the media directory (deleting files a crash left behind that the database does not know, and chunks
+ * of uploads that are not open) and starts the sweeper. `admit` may refuse a user's requests (dev mode's
+ * offline switch).
  */
 export async function startMedia(
   store: ChatStore,
@@ -32,9 +37,10 @@ export async function startMedia(
   admit?: (user: string) => void,
 ): Promise<MediaService> {
   const files = new MediaFiles(opts.dir);
-  await files.dropOrphans(store.media.storedNames(), (id) => store.media.upload(id) !== undefined);
+  await files.dropOrphans(store.media.storedNames(), (id) => store.media.upload(id)?.media_id === null);
   const uploads = new ImageUploads(store, files, opts);
   const voice = new VoiceNotes(store, files, opts);
+  const unsent = new UnsentMedia(store, files, opts.unsentRetentionMs);
   const buckets = new UserBuckets(opts.rateLimit);
   const routes = mediaRoutes({
     store,
@@ -52,7 +58,9 @@ export async function startMedia(
     buckets.sweep(now);
     const before = now - opts.staleUploadMs;
     const voiceNotes = voice.sweep(before, now - Math.max(DONE_KEPT_MS, opts.staleUploadMs));
-    return voiceNotes + (await uploads.sweep(before));
+    const stale = await uploads.sweep(before);
+    const media = await unsent.sweep(now, () => closed);
+    return voiceNotes + stale + media + (await uploads.sweepChunks());
   }
   let running: Promise<unknown> = Promise.resolve();
   const timer = setInterval(

@@ -37,7 +37,10 @@ export class ImageUploads {
     this.jobs = new Semaphore(opts.imageJobs);
   }
 
-  /** Opens an upload, or answers at once with a new media record when the file is already stored. */
+  /**
+   * Opens an upload, or answers at once with a new media record when `user` already stored this file. A
+   * file only others stored is uploaded like any other: knowing its digest proves nothing.
+   */
   create(user: string, body: Record<string, unknown>): { media: Media } | UploadStatus {
     const req = checkUploadRequest(body);
     const reused = this.store.media.reuseImage(user, req.sha256, req.size, newId(), req.name);
@@ -135,6 +138,23 @@ export class ImageUploads {
     return n;
   }
 
+  /**
+   * Deletes the chunk directories of uploads that are finished or gone (left by a crash or a failed delete
+   * between storing an upload's file and deleting its chunks); returns how many.
+   */
+  async sweepChunks(): Promise<number> {
+    let n = 0;
+    for (const id of await this.files.chunkDirs()) {
+      if (this.locks.busy(id)) continue;
+      await this.locks.run(id, async () => {
+        if (this.store.media.upload(id)?.media_id === null) return;
+        await this.files.dropChunks(id);
+        n++;
+      });
+    }
+    return n;
+  }
+
   private async keep(row: UploadRow, image: Awaited<ReturnType<typeof processImage>>): Promise<Media> {
     const file = await this.files.store(image.data);
     const thumb = await this.files.store(image.thumb, true);
@@ -160,7 +180,8 @@ export class ImageUploads {
       throw e;
     }
     if (done.unused) await this.files.remove(file, thumb);
-    await this.files.dropChunks(row.id);
+    // The media is made: chunks that cannot go now are left to sweepChunks.
+    await this.files.dropChunks(row.id).catch(() => {});
     return done.media;
   }
 

@@ -1,7 +1,17 @@
 import { ErrorCode, type Media, MsgKind, ProtocolError } from '@synkey/protocol';
 import type Database from 'better-sqlite3';
 import { toMedia } from './rows';
-import type { MediaQuota, NewUpload, ServedMedia, StoredFile, UploadRow, VoicePart, VoicePartResult } from './types';
+import type {
+  MediaKey,
+  MediaQuota,
+  NewUpload,
+  ServedMedia,
+  StoredFile,
+  UnsentPage,
+  UploadRow,
+  VoicePart,
+  VoicePartResult,
+} from './types';
 
 interface MediaJoinRow {
   id: string;
@@ -28,6 +38,10 @@ const MEDIA_SELECT = `SELECT md.id, md.owner, f.mime, f.size, f.width, f.height,
 export class MediaRows {
   private readonly mediaById: Database.Statement<[string], MediaJoinRow>;
   private readonly fileBySha: Database.Statement<[string], { id: number; source_size: number; mime: string }>;
+  private readonly ownFileBySha: Database.Statement<
+    [string, string],
+    { id: number; source_size: number; mime: string }
+  >;
   private readonly insertFile: Database.Statement<[StoredFile & { now: number }], number>;
   private readonly insertMedia: Database.Statement<[string, number, string, string | null, number | null, number]>;
   private readonly linkConv: Database.Statement<[string, number]>;
@@ -56,10 +70,20 @@ export class MediaRows {
   private readonly staleVoice: Database.Statement<[number], { owner: string; upload: string }>;
   private readonly deleteVoiceFinishedBefore: Database.Statement<[number]>;
   private readonly fileNames: Database.Statement<[], { file: string; thumb: string | null }>;
+  private readonly agedMedia: Database.Statement<[AgedQuery], AgedRow>;
+  private readonly deleteUploadsOf: Database.Statement<[string]>;
+  private readonly deleteVoiceOf: Database.Statement<[string]>;
+  private readonly deleteMedia: Database.Statement<[string]>;
+  private readonly fileUsed: Database.Statement<[number], number>;
+  private readonly deleteFile: Database.Statement<[number], { file: string; thumb: string | null }>;
 
   constructor(db: Database.Database) {
     this.mediaById = db.prepare(`${MEDIA_SELECT} WHERE md.id = ?`);
     this.fileBySha = db.prepare('SELECT id, source_size, mime FROM media_files WHERE source_sha256 = ?');
+    this.ownFileBySha = db.prepare(
+      `SELECT f.id, f.source_size, f.mime FROM media_files f
+       WHERE f.source_sha256 = ? AND EXISTS (SELECT 1 FROM media md WHERE md.file_id = f.id AND md.owner = ?)`,
+    );
     this.insertFile = db
       .prepare<[StoredFile & { now: number }], number>(
         `INSERT INTO media_files (source_sha256, source_size, file, thumb, thumb_mime, mime, size, width, height, created_at)
@@ -135,6 +159,19 @@ export class MediaRows {
       'DELETE FROM voice_uploads WHERE media_id IS NOT NULL AND updated_at < ?',
     );
     this.fileNames = db.prepare('SELECT file, thumb FROM media_files');
+    this.agedMedia = db.prepare<[AgedQuery], AgedRow>(
+      `SELECT md.id, md.created_at AS createdAt, md.file_id AS fileId,
+         EXISTS (SELECT 1 FROM messages m WHERE m.media_id = md.id)
+           OR EXISTS (SELECT 1 FROM media_convs mc WHERE mc.media_id = md.id) AS sent
+       FROM media md
+       WHERE md.created_at < @before AND (md.created_at, md.id) > (@createdAt, @id)
+       ORDER BY md.created_at, md.id LIMIT @limit`,
+    );
+    this.deleteUploadsOf = db.prepare('DELETE FROM uploads WHERE media_id = ?');
+    this.deleteVoiceOf = db.prepare('DELETE FROM voice_uploads WHERE media_id = ?');
+    this.deleteMedia = db.prepare('DELETE FROM media WHERE id = ?');
+    this.fileUsed = db.prepare<[number], number>('SELECT 1 FROM media WHERE file_id = ? LIMIT 1').pluck();
+    this.deleteFile = db.prepare('DELETE FROM media_files WHERE id = ? RETURNING file, thumb');
   }
 
   /** The media record `id` as its owner sees it; undefined when unknown or not `owner`'s. */
@@ -176,11 +213,12 @@ export class MediaRows {
   }
 
   /**
-   * A new media record of `owner` for an already stored image with this source digest and size, or undefined.
-   * Dedupe answers only image files: the upload API is for images.
+   * A new media record of `owner` for an image with this source digest and size that `owner` has a record
+   * of already, or undefined. Only the owner's own files: a digest alone proves nothing, so another user
+   * must upload the bytes (finish may then share the stored file). Dedupe answers only image files.
    */
   reuseImage(owner: string, sha256: string, size: number, mediaId: string, name: string | null): Media | undefined {
-    const file = this.fileBySha.get(sha256);
+    const file = this.ownFileBySha.get(sha256, owner);
     if (!file || file.source_size !== size || !file.mime.startsWith('image/')) return undefined;
     this.insertMedia.run(mediaId, file.id, owner, name, null, Date.now());
     return this.own(owner, mediaId);
@@ -264,6 +302,36 @@ export class MediaRows {
   }
 
   /**
+   * Deletes media created before `before` that no message references (never sent), examining at most
+   * `limit` media in (created_at, id) order after `from`. With each go the finished upload records naming it
+   * and, when no other record uses it, its stored file's row; those files' names are returned for the
+   * caller to delete from disk once this has committed (a crash in between leaves only files the database
+   * does not know, which start-up deletes).
+   */
+  dropUnsent(before: number, from: MediaKey | undefined, limit: number): UnsentPage {
+    const rows = this.agedMedia.all({ before, createdAt: from?.createdAt ?? -1, id: from?.id ?? '', limit });
+    const files: string[] = [];
+    let dropped = 0;
+    for (const row of rows) {
+      if (row.sent) continue;
+      this.deleteUploadsOf.run(row.id);
+      this.deleteVoiceOf.run(row.id);
+      this.deleteMedia.run(row.id);
+      dropped++;
+      if (this.fileUsed.get(row.fileId) !== undefined) continue;
+      const gone = this.deleteFile.get(row.fileId);
+      if (gone) files.push(gone.file, ...(gone.thumb ? [gone.thumb] : []));
+    }
+    const last = rows.at(-1);
+    return {
+      dropped,
+      files,
+      more: rows.length === limit,
+      ...(last ? { last: { createdAt: last.createdAt, id: last.id } } : {}),
+    };
+  }
+
+  /**
    * Holds one voice part (idempotent on owner+upload+index). Says whether the note is already stored
    * (`done`, with its media), whether this part completed the set (`complete`: join the parts now),
    * or would take the note past `maxBytes` (`too-large`: nothing was written).
@@ -330,6 +398,20 @@ export class MediaRows {
 }
 
 const DAY_MS = 24 * 3600_000;
+
+interface AgedQuery {
+  before: number;
+  createdAt: number;
+  id: string;
+  limit: number;
+}
+
+interface AgedRow {
+  id: string;
+  createdAt: number;
+  fileId: number;
+  sent: number;
+}
 
 interface VoiceUpdate {
   owner: string;

@@ -144,6 +144,17 @@ CREATE TABLE voice_parts (
 ALTER TABLE messages ADD COLUMN media_id TEXT REFERENCES media(id);
 `;
 
+// Deleting unsent media (PROTOCOL.md §13): pages of media by age, whether a message or upload names one,
+// whether a stored file is still used. Without the indexes on the referencing columns, each deleted media
+// row would make its foreign-key check scan all messages.
+const mediaRetentionIndexes = `
+CREATE INDEX media_by_age ON media(created_at);
+CREATE INDEX media_by_file ON media(file_id);
+CREATE INDEX messages_by_media ON messages(media_id) WHERE media_id IS NOT NULL;
+CREATE INDEX uploads_by_media ON uploads(media_id) WHERE media_id IS NOT NULL;
+CREATE INDEX voice_uploads_by_media ON voice_uploads(media_id) WHERE media_id IS NOT NULL;
+`;
+
 /** The schema history, oldest first. Append new steps; never edit one that has shipped. */
 export const migrations: readonly Migration[] = [
   {
@@ -157,6 +168,12 @@ export const migrations: readonly Migration[] = [
     name: 'media: stored files, media records, uploads, voice parts, media on messages',
     up(db) {
       db.exec(mediaSchema);
+    },
+  },
+  {
+    name: 'media: indexes for deleting unsent media',
+    up(db) {
+      db.exec(mediaRetentionIndexes);
     },
   },
 ];

@@ -153,6 +153,7 @@ function createStore(db: Database.Database, beforeClose: () => void): ChatStore 
       staleUploads: readOnly(mediaRows.staleUploads.bind(mediaRows)),
       sweepRecords: write(mediaRows.sweepRecords.bind(mediaRows)),
       storedNames: readOnly(mediaRows.storedNames.bind(mediaRows)),
+      dropUnsent: write(mediaRows.dropUnsent.bind(mediaRows)),
       addVoicePart: write(mediaRows.addVoicePart.bind(mediaRows)),
       voiceParts: readOnly(mediaRows.voiceParts.bind(mediaRows)),
       voiceDuration: readOnly(mediaRows.voiceDuration.bind(mediaRows)),

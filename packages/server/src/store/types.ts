@@ -117,13 +117,34 @@ export type VoicePartResult =
   | { state: 'too-large' }
   | { state: 'done'; media: Media };
 
+/** Where a page of {@link MediaStore.dropUnsent} ends: media are examined in (`createdAt`, `id`) order. */
+export interface MediaKey {
+  createdAt: number;
+  id: string;
+}
+
+/** One page of unsent media deleted by {@link MediaStore.dropUnsent}. */
+export interface UnsentPage {
+  /** Media records deleted. */
+  dropped: number;
+  /** Stored files and thumbnails no record uses any more: the caller deletes them from disk. */
+  files: string[];
+  /** The last media examined, where the next page starts; undefined when there was none. */
+  last?: MediaKey;
+  /** Whether the page was full (more may follow). */
+  more: boolean;
+}
+
 /** The media half of the store. Each method is one transaction, like the rest of {@link ChatStore}. */
 export interface MediaStore {
   /** Media record `id` if it is `owner`'s. */
   own(owner: string, id: string): Media | undefined;
   /** The stored file of media `id` if `viewer` may read it: its owner, or a member of a conversation it was sent to. */
   servedTo(viewer: string, id: string): ServedMedia | undefined;
-  /** A new media record for an image already stored with this source digest and size, or undefined. */
+  /**
+   * A new media record of `owner` for an image stored with this source digest and size that `owner` already
+   * has a record of (uploaded themselves), or undefined: another user's file is never handed out by digest.
+   */
   reuseImage(owner: string, sha256: string, size: number, mediaId: string, name: string | null): Media | undefined;
   /** Opens an image upload; RATE_LIMITED beyond the owner's quota. */
   openUpload(u: NewUpload, quota: MediaQuota): void;
@@ -148,6 +169,11 @@ export interface MediaStore {
   sweepRecords(before: number, doneBefore: number): number;
   /** Every stored file and thumbnail name the database refers to. */
   storedNames(): Set<string>;
+  /**
+   * Deletes media created before `before` that no message references, examining at most `limit` media
+   * after `from`; with them the finished upload records naming them and each stored file left unused.
+   */
+  dropUnsent(before: number, from: MediaKey | undefined, limit: number): UnsentPage;
   /** Holds one voice part (idempotent) and says what the note needs next. */
   addVoicePart(owner: string, part: VoicePart, quota: MediaQuota, maxBytes: number): VoicePartResult;
   /** The held parts of a voice note, in index order. */
