@@ -39,11 +39,27 @@ interface Pending {
   progress?: number;
   lastProgressAt: number;
   progressTimer?: ReturnType<typeof setTimeout>;
+  /** The file was uploaded again after the server had lost the first copy (done once per queueing). */
+  reuploaded?: boolean;
 }
 
 /** True for an image or voice entry whose file the server does not hold yet: its SEND cannot go. */
 function needsUpload(p: Pending): boolean {
   return p.entry.upload !== undefined && p.entry.upload.media === undefined;
+}
+
+/**
+ * The upload state of a file to upload again from the start: what the server said about the lost
+ * copy goes, what the file itself says (type, size, pixels, digest) stays.
+ */
+function freshUpload({
+  id: _id,
+  chunkSize: _chunkSize,
+  acked: _acked,
+  media: _media,
+  ...file
+}: UploadState): UploadState {
+  return file;
 }
 
 /** The queue of one conversation, in the order its SENDs go out. */
@@ -368,6 +384,16 @@ export class Outbox {
     const lane = this.lanes.get(conv);
     const at = lane?.items.indexOf(p) ?? -1;
     if (!lane || at < 0) return;
+    // NOT_FOUND for a message whose file the server held: that copy is gone (unsent media are deleted
+    // after a while; a server may lose its store). Upload the file again, once, then send.
+    const upload = p.entry.upload;
+    if (upload?.media && !p.reuploaded && error instanceof ServerError && error.code === ErrorCode.NotFound) {
+      p.reuploaded = true;
+      const next = await this.deps.store.updateOutbox(p.entry.cmid, { upload: freshUpload(upload) });
+      if (next) p.entry = next;
+      lane.rewinding = true;
+      return;
+    }
     if (isPermanent(error)) return this.fail(conv, [p], error);
     // The server asked to slow down and did nothing: that attempt does not count, the budget still does.
     if (error instanceof ServerError && (error.code === ErrorCode.RateLimited || error.code === ErrorCode.OutOfOrder)) {

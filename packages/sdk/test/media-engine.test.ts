@@ -241,6 +241,50 @@ describe('images against the server', () => {
     assert.equal((await bob.messages(conv)).length, 1);
   });
 
+  it('when the server lost the uploaded copy before the SEND (NOT_FOUND), the file is uploaded again once and the message goes with the same cmid', async () => {
+    const server = await freshServer();
+    const traffic = new MediaTraffic();
+    // The server's retention deletes the media as unsent the moment its upload completes, the first time only.
+    let lose = 1;
+    const fetchMedia = traffic.fetch;
+    traffic.fetch = async (url, init) => {
+      const res = await fetchMedia(url, init);
+      if (lose > 0 && String(url).endsWith('/complete') && res.status === 200) {
+        lose--;
+        assert.equal(server.store.media.dropUnsent(Date.now() + 60_000, undefined, 100).dropped, 1);
+      }
+      return res;
+    };
+    const { alice, bob, conv } = await pair(server.url, traffic);
+    const cmid = await alice.sendImage(conv, await noisePng(200, 200), { caption: 'second copy' });
+    await waitFor(async () => (await bob.messages(conv)).length === 1, 20_000, 'bob gets the image');
+    const [got] = await bob.messages(conv);
+    assert.equal(got?.text, 'second copy');
+    assert.equal(got?.media?.width, 200);
+    assert.equal((await stateOf(alice, conv, cmid))?.cmid, cmid);
+    const creates = traffic.requests.filter((r) => r.method === 'POST' && r.path === '/media/uploads');
+    assert.equal(creates.length, 2, 'one upload, then one more after NOT_FOUND');
+    assert.equal(lose, 0);
+  });
+
+  it('a message whose file the server keeps losing is uploaded again only once, then fails with NOT_FOUND (no loop)', async () => {
+    const server = await freshServer();
+    const traffic = new MediaTraffic();
+    const fetchMedia = traffic.fetch;
+    traffic.fetch = async (url, init) => {
+      const res = await fetchMedia(url, init);
+      if (String(url).endsWith('/complete') && res.status === 200)
+        server.store.media.dropUnsent(Date.now() + 60_000, undefined, 100);
+      return res;
+    };
+    const { alice, conv } = await pair(server.url, traffic);
+    const cmid = await alice.sendImage(conv, await noisePng(120, 90));
+    await waitFor(async () => (await stateOf(alice, conv, cmid))?.state === 'failed', 20_000, 'it gives up');
+    assert.match((await stateOf(alice, conv, cmid))?.error ?? '', /NOT_FOUND/);
+    const creates = traffic.requests.filter((r) => r.method === 'POST' && r.path === '/media/uploads');
+    assert.equal(creates.length, 2);
+  });
+
   it('remove() cancels an upload that is running: the server drops it and nothing is sent', async () => {
     const server = await freshServer();
     const traffic = new MediaTraffic();
