@@ -1,35 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { filesAtLoad, keyOf, readManifest, staticClosure } from '../packages/widget/build/manifest';
 
 const gz = (s: string | Buffer) => gzipSync(s, { level: 9 }).length;
-
-/** A Vite build manifest entry (the fields used here). */
-export interface ManifestChunk {
-  file: string;
-  /** The chunk's name; the key of a chunk shared by several importers is not its source path. */
-  name?: string;
-  isEntry?: boolean;
-  imports?: string[];
-  dynamicImports?: string[];
-}
-export type Manifest = Record<string, ManifestChunk>;
-
-/** The files a chunk loads before it runs: itself and its static imports, transitively. */
-export function staticClosure(manifest: Manifest, key: string, into = new Set<string>()): Set<string> {
-  const chunk = manifest[key];
-  if (!chunk || into.has(chunk.file)) return into;
-  into.add(chunk.file);
-  for (const dep of chunk.imports ?? []) staticClosure(manifest, dep, into);
-  return into;
-}
-
-/** The manifest key whose source path ends with `suffix`, or of the shared chunk named `suffix`. */
-function keyOf(manifest: Manifest, suffix: string): string {
-  const key = Object.keys(manifest).find((k) => k.endsWith(suffix) || manifest[k]?.name === suffix);
-  if (!key) throw new Error(`the embed's manifest has no ${suffix}`);
-  return key;
-}
 
 /** Bytes and gzip bytes of a set of files, each gzipped alone (as each is sent). */
 export interface Weight {
@@ -45,7 +19,7 @@ export interface Weight {
  * embed's code as one gzip stream, what a single-file build of the same code would weigh.
  */
 export function measureSizes(dir: string) {
-  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
+  const manifest = readManifest(dir);
   const code = (file: string) => readFileSync(join(dir, file));
   const weigh = (files: Iterable<string>): Weight => {
     const list = [...files];
@@ -58,8 +32,9 @@ export function measureSizes(dir: string) {
   const minus = (a: Set<string>, b: Set<string>) => new Set([...a].filter((f) => !b.has(f)));
   const closure = (suffix: string) => staticClosure(manifest, keyOf(manifest, suffix));
 
-  const page = new Set(['synkey.js', ...closure('src/embed.ts')]);
-  const worker = closure('sdk/src/browser/worker.ts');
+  const loaded = filesAtLoad(manifest);
+  const page = new Set(['synkey.js', ...loaded.page]);
+  const worker = loaded.worker;
   const atLoad = new Set([...page, ...worker]);
   const all = new Set(['synkey.js', ...walk(dir)]);
   const onDemand = (suffix: string, loaded = atLoad) => weigh(minus(closure(suffix), loaded));

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { defineConfig } from 'vite';
 import { litTemplates } from './build/minify-templates.ts';
+import { preloadList } from './build/preload-list.ts';
 import { terser } from './build/terser.ts';
 
 /**
@@ -9,7 +10,8 @@ import { terser } from './build/terser.ts';
  *   modules sharing their code through dist/chunks/; what is needed only later (the chat panel, the
  *   short link, media, other languages, the in-page engine) is in chunks of its own, loaded on use.
  * SYNKEY_BUILD=loader writes dist/synkey.js: the small classic script a site's `<script>` tag
- * loads, which imports synkey-main.js from beside it (run it after the first: it keeps dist/).
+ * loads, which imports synkey-main.js from beside it and preloads the files the page and the
+ * worker need at once (listed from the first build's manifest: run it after, into the same dir).
  * SYNKEY_BUILD=module writes the ES module build for npm into dist/module (scripts/pack.ts gives it
  * another outDir): one file per source module, unminified but for the templates, lit and @synkey/*
  * external, so the app's bundler tree-shakes and minifies it with the rest.
@@ -58,7 +60,7 @@ const builds = {
     },
   },
   loader: {
-    plugins: [terser()],
+    plugins: [preloadList(), terser()],
     build: {
       outDir: resolve(import.meta.dirname, 'dist'),
       emptyOutDir: false,

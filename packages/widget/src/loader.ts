@@ -37,6 +37,9 @@ type ChatElement = HTMLElement & {
   clientOptions?: { client: string };
 };
 
+/** The files to preload, written in by the build (build/preload-list.ts). */
+declare const __SYNKEY_PRELOAD__: string[];
+
 const invalid = (message: string) => new ProtocolError('INVALID', `Synkey.init: ${message}`);
 
 /**
@@ -81,10 +84,19 @@ const script = document.currentScript as HTMLScriptElement | null;
 const queued = scope.Synkey?.q ?? [];
 if (!scope.Synkey || scope.Synkey.q) {
   scope.Synkey = { init };
-  const main = new URL('synkey-main.js', script?.src || location.href).href;
+  const base = script?.src || location.href;
+  const main = new URL('synkey-main.js', base).href;
   import(/* @vite-ignore */ main).catch((error: unknown) =>
     console.error(`Synkey: the chat could not load ${main}`, error),
   );
+  // The modules synkey-main.js and the engine's worker import, fetched now, side by side, rather
+  // than one import after another.
+  for (const file of __SYNKEY_PRELOAD__) {
+    const link = document.createElement('link');
+    link.rel = 'modulepreload';
+    link.href = new URL(file, base).href;
+    document.head.append(link);
+  }
   const whenReady = (fn: () => void) =>
     document.body ? fn() : document.addEventListener('DOMContentLoaded', fn, { once: true });
   whenReady(() => {
