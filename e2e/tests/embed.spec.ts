@@ -207,3 +207,20 @@ test('a page loads only the launcher and the engine; the panel comes on hover, a
   expect(koSeen()).toContain('chunks/ko');
   expect(koSeen()).not.toContain('chunks/zh-CN');
 });
+
+test('when the panel cannot be loaded the chat says so and "Try again" loads it once the network is back', async ({
+  browser,
+}) => {
+  const csp = cspFor(server.url, 'blob:');
+  const page = await hostPage(browser, 'dora', csp);
+  await page.route(/\/chunks\/panel-[\w-]+\.js$/, (route) => route.abort('internetdisconnected'));
+  await page.getByRole('button', { name: /Open chat/ }).click();
+  const alert = page.getByRole('alert');
+  await expect(alert).toHaveText(/The chat could not be loaded/);
+  const again = page.getByRole('button', { name: 'Try again' });
+  await expect(again).toBeFocused();
+  await page.unroute(/\/chunks\/panel-[\w-]+\.js$/);
+  await again.click();
+  await expect(page.locator('synkey-chat header.lh').getByRole('button', { name: 'New conversation' })).toBeVisible();
+  await expect(alert).toHaveCount(0);
+});

@@ -95,6 +95,7 @@ export class SynkeyChat extends LitElement {
     opened: { state: true },
     current: { state: true },
     ready: { state: true },
+    loadFailed: { state: true },
   };
 
   static override styles = [
@@ -238,6 +239,27 @@ export class SynkeyChat extends LitElement {
         color: var(--_muted);
         background: var(--_surface);
       }
+      .load-failed {
+        grid-area: body;
+        display: grid;
+        place-content: center;
+        justify-items: center;
+        gap: 12px;
+        padding: 24px;
+        text-align: center;
+        background: var(--_surface);
+      }
+      .load-failed p {
+        margin: 0;
+        max-width: 28ch;
+      }
+      .try {
+        padding: 8px 16px;
+        border-radius: 18px;
+        background: var(--_accent);
+        color: var(--_on-accent);
+        font-weight: 600;
+      }
       .list-view .th,
       .list-view synkey-thread,
       .thread-view .lh,
@@ -308,6 +330,8 @@ export class SynkeyChat extends LitElement {
   declare current: number | undefined;
   /** The panel's elements and the strings of the element's language are loaded. */
   declare ready: boolean;
+  /** Loading the panel's elements failed: the panel says so and offers to try again. */
+  declare loadFailed: boolean;
 
   private readonly cc = new ClientController(this);
   private own: SynkeyClient | undefined;
@@ -326,6 +350,7 @@ export class SynkeyChat extends LitElement {
     this.theme = 'light';
     this.opened = false;
     this.ready = false;
+    this.loadFailed = false;
   }
 
   /** The client in use: the one given, or the one this element made. */
@@ -374,7 +399,7 @@ export class SynkeyChat extends LitElement {
 
   override willUpdate(changed: PropertyValues<this>): void {
     if (changed.has('locale') || !this.hasUpdated) this.speak(pickLocale(langOf(this)));
-    if (this.mode === 'inline' || this.opened) void this.prepare();
+    if ((this.mode === 'inline' || this.opened) && !this.loadFailed) void this.prepare();
     if (this.client && this.own) {
       void this.own.close();
       this.own = undefined;
@@ -409,15 +434,19 @@ export class SynkeyChat extends LitElement {
     );
   }
 
-  /** Loads the panel's elements (and waits for the strings being loaded), once; a failed load is tried again. */
+  /**
+   * Loads the panel's elements (and waits for the strings being loaded), once. When that fails
+   * (offline, blocked) the panel says so; hovering the launcher or "Try again" loads again.
+   */
   private prepare(): Promise<void> {
     this.loading ??= Promise.all([SynkeyChat.loadPanel(), this.strings]).then(
       () => {
         this.ready = true;
+        this.loadFailed = false;
       },
       (error: unknown) => {
-        // The chunk did not load (offline, blocked): the next hover or open tries again.
         this.loading = undefined;
+        this.loadFailed = true;
         console.error('Synkey: the chat panel could not be loaded', error);
       },
     );
@@ -429,7 +458,8 @@ export class SynkeyChat extends LitElement {
     const launcher = this.mode !== 'inline';
     const z = styleMap({ zIndex: this.zIndex ?? '2147483000' });
     const unread = this.total();
-    return html`${(!launcher || this.opened) && this.ready ? this.panel(launcher) : nothing}
+    const shown = !launcher || this.opened;
+    return html`${shown && this.ready ? this.panel(launcher) : shown && this.loadFailed ? this.failedPanel(launcher) : nothing}
     ${
       launcher
         ? html`<button
@@ -449,6 +479,29 @@ export class SynkeyChat extends LitElement {
         </button>`
         : nothing
     }`;
+  }
+
+  /** The panel when its elements could not be loaded: what happened, and a way to try again. */
+  private failedPanel(launcher: boolean) {
+    const t = this.i18n;
+    return html`<div
+      id="panel"
+      class="panel failed ${launcher ? 'float' : 'inline'}"
+      part="panel"
+      role=${launcher ? 'dialog' : 'region'}
+      aria-label=${t.t('messages')}
+      style=${styleMap(launcher ? { zIndex: this.zIndex ?? '2147483000' } : {})}
+      @keydown=${this.keydown}
+    >
+      <header part="header">
+        <h2>${t.t('messages')}</h2>
+        ${launcher ? iconButton(t.t('closeChat'), 'close', this.close) : nothing}
+      </header>
+      <div class="load-failed" role="alert">
+        <p>${t.t('panelFailed')}</p>
+        <button type="button" class="try" @click=${this.tryAgain}>${t.t('tryAgain')}</button>
+      </div>
+    </div>`;
   }
 
   private panel(launcher: boolean) {
@@ -524,10 +577,20 @@ export class SynkeyChat extends LitElement {
     if (to !== 'launcher' && !this.renderRoot.querySelector('#panel')) return;
     this.focusAfter = undefined;
     const root = this.renderRoot;
+    const tryAgain = root.querySelector<HTMLElement>('.try');
+    if (tryAgain && to !== 'launcher') {
+      tryAgain.focus();
+      return;
+    }
     if (to === 'launcher') root.querySelector<HTMLElement>('.launcher')?.focus();
     else if (to === 'thread')
       root.querySelector<SynkeyThread>('synkey-thread')?.updateComplete.then((ok) => ok && this.thread?.focus());
     else if (to === 'list') this.list?.updateComplete.then(() => this.list?.focus());
+  }
+
+  private tryAgain() {
+    this.loadFailed = false;
+    this.focusAfter = 'list';
   }
 
   private prefetch() {

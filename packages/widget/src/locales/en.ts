@@ -69,6 +69,8 @@ export const en = {
   offline: 'You are offline. Messages you send will go out when you are back online.',
   backOnline: 'Back online',
   memoryOnly: 'Messages will not be kept after you close this page.',
+  panelFailed: 'The chat could not be loaded. Check your connection and try again.',
+  tryAgain: 'Try again',
 };
 
 /** The keys of a locale. */

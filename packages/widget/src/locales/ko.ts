@@ -71,4 +71,6 @@ export const ko: Strings = {
   offline: '오프라인 상태입니다. 보낸 메시지는 다시 연결되면 전송됩니다.',
   backOnline: '다시 연결됨',
   memoryOnly: '이 페이지를 닫으면 메시지가 보관되지 않습니다.',
+  panelFailed: '채팅을 불러오지 못했습니다. 연결을 확인하고 다시 시도하세요.',
+  tryAgain: '다시 시도',
 };

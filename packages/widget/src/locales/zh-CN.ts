@@ -71,4 +71,6 @@ export const zhCN: Strings = {
   offline: '网络已断开。已发送的消息将在恢复网络后送出。',
   backOnline: '已恢复连接',
   memoryOnly: '关闭此页面后，消息将不会被保留。',
+  panelFailed: '聊天无法加载。请检查网络连接后重试。',
+  tryAgain: '重试',
 };
