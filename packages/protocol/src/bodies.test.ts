@@ -7,7 +7,7 @@ import { ErrorCode, ProtocolError } from './errors';
 import { concatFrames, decodeFrames, encodeBatch, encodeFrame } from './frame';
 import { Op, opName } from './ops';
 import { receive } from './receive.test-util';
-import type { Field, FieldType, Shape } from './schema';
+import { decodeShape, type Field, type FieldType, type Shape } from './schema';
 
 // ---- a generator that walks a Shape, so every op in `schemas` (and every new one) is covered ----
 
@@ -182,11 +182,19 @@ test('bodies are msgpack arrays: field N at index N-1, nil for an absent optiona
   );
 });
 
-test('ops without fields (PING, PONG, OK, CONV_LIST) have a zero-byte body', () => {
-  for (const op of allOps.filter((o) => fields(shapeOf(o)).length === 0)) {
+test('ops without fields (PONG, OK, CONV_LIST) and a PING without its optional fields have a zero-byte body', () => {
+  for (const op of [...allOps.filter((o) => fields(shapeOf(o)).length === 0), Op.PING]) {
     assert.equal(encodeBody(op, {} as never).length, 0, opName(op));
     assert.deepStrictEqual(decodeBody(op, new Uint8Array(0)), {});
   }
+});
+
+test("a server PING carries the user's SynKey as [epoch, seq]; a reader that knows no PING fields skips it", () => {
+  const body = { epoch: 3_000_000_000, seq: 42 };
+  assert.deepStrictEqual(wire(Op.PING, body), [3_000_000_000, 42]);
+  assert.deepStrictEqual(decodeBody(Op.PING, encodeBody(Op.PING, body)), body);
+  assert.deepStrictEqual(decodeShape({}, encodeBody(Op.PING, body)), {}, 'an old reader of the empty PING');
+  assert.equal(frame(Op.PING, 5, body).length, 16 + 7);
 });
 
 test('optional fields that are absent decode as absent (no key), not as undefined or null', () => {

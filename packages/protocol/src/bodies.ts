@@ -86,7 +86,11 @@ export const schemas = {
     maxFrame: [6, 'uint'],
     time: [7, 'uint'],
   },
-  [Op.PING]: Empty,
+  /**
+   * A client's PING is empty. The server's heartbeat PING carries the user's newest timeline SynKey (what
+   * a NOTIFY carries), so a client that missed a NOTIFY sees that it is behind within one heartbeat.
+   */
+  [Op.PING]: { epoch: [1, 'uint', 'opt'], seq: [2, 'uint', 'opt'] },
   [Op.PONG]: Empty,
   [Op.ERROR]: {
     code: [1, 'str'],

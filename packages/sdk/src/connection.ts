@@ -49,6 +49,8 @@ export interface ConnectionOptions {
   /** The current link went down. */
   onDown(link: Transport, reason: Error): void;
   onNotify(notify: Notify): void;
+  /** A link's heartbeat (or a POLL without news) named the server's newest SynKey. */
+  onHead?(head: Notify): void;
   onState(state: ConnectionState): void;
   /** Something the host may want to know: a server ERROR, a failing token source. */
   onError(error: Error): void;
@@ -247,6 +249,7 @@ export class Connection {
       auth,
       connectTimeoutMs: this.options.connectTimeoutMs,
       onNotify: (n) => this.options.onNotify(n),
+      onHead: (n) => this.options.onHead?.(n),
       onError: (e) => this.options.onError(e),
     });
   }
@@ -263,6 +266,7 @@ export class Connection {
       requestTimeoutMs: this.options.requestTimeoutMs,
       pollWaitMs: this.options.pollWaitMs,
       onNotify: (n) => this.options.onNotify(n),
+      onHead: (n) => this.options.onHead?.(n),
       onError: (e) => this.options.onError(e),
     });
   }

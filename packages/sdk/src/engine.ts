@@ -259,6 +259,7 @@ class ClientEngine implements Engine {
         this.outbox.setReady(false);
       },
       onNotify: (n) => void this.onNotify(n).catch((error: Error) => this.report(error)),
+      onHead: (head) => void this.onHead(head).catch((error: Error) => this.report(error)),
       onState: (state) => this.emit({ type: 'connection', state }),
       onError: (error) => this.report(error),
     });
@@ -527,6 +528,14 @@ class ClientEngine implements Engine {
     const key = await this.store.synKey();
     if (notify.epoch === key.epoch && notify.seq <= key.seq) return;
     await this.syncer.sync().catch((error: Error) => {
+      if (!isLinkFailure(error)) this.report(error);
+    });
+  }
+
+  /** A heartbeat named the server's newest SynKey: a client behind it missed a NOTIFY and syncs now. */
+  private async onHead(head: Notify): Promise<void> {
+    if (!this.linkSynced) return;
+    await this.syncer.catchUpTo(head).catch((error: Error) => {
       if (!isLinkFailure(error)) this.report(error);
     });
   }

@@ -210,9 +210,11 @@ class HttpLink implements Transport {
       if (notify.epoch !== epoch || notify.seq > seq) {
         ({ epoch, seq } = notify);
         this.options.onNotify(notify);
-      } else if (Date.now() - startedAt < POLL_FLOOR_MS) {
-        await this.pause(POLL_FLOOR_MS);
+        continue;
       }
+      // No news, but the reply still names the newest seq: a client behind it lost earlier news (a failed sync).
+      this.options.onHead?.(notify);
+      if (Date.now() - startedAt < POLL_FLOOR_MS) await this.pause(POLL_FLOOR_MS);
     }
   }
 

@@ -31,6 +31,8 @@ const MAX_SURPRISES = 3;
 export class Syncer {
   private running: Promise<void> | undefined;
   private again = false;
+  /** The newest server SynKey a heartbeat named while a catch-up ran; checked when it ends. */
+  private head: SynKey | undefined;
   private ackedSeq = -1;
 
   constructor(private readonly deps: SyncDeps) {}
@@ -51,6 +53,20 @@ export class Syncer {
     return run;
   }
 
+  /**
+   * The server named its newest SynKey `head` without news (a heartbeat): syncs if the store is behind
+   * it, as a NOTIFY would. During a catch-up `head` is only noted, and the catch-up runs once more only
+   * if it ends still behind it, so a heartbeat never costs a SYNC when the client is up to date.
+   */
+  async catchUpTo(head: SynKey): Promise<void> {
+    if (!this.running) {
+      if (!isBehind(await this.deps.store.synKey(), head)) return;
+      if (!this.running) return this.sync();
+    }
+    if (!this.head || this.head.epoch !== head.epoch || this.head.seq < head.seq) this.head = head;
+    return this.running;
+  }
+
   /** Forgets what was acknowledged: the next catch-up acknowledges its SynKey on the new link. */
   linkChanged(): void {
     this.ackedSeq = -1;
@@ -65,7 +81,16 @@ export class Syncer {
         // A pass that failed because its link went down is retried when a sync was asked for meanwhile.
         if (!this.again || !isLinkFailure(error)) throw error;
       }
-    } while (this.again);
+    } while (this.again || (await this.behindHead()));
+  }
+
+  /** Whether the store is behind the head a heartbeat noted during this catch-up (consumes the note). */
+  private async behindHead(): Promise<boolean> {
+    if (!this.head) return false;
+    const key = await this.deps.store.synKey();
+    const head = this.head;
+    this.head = undefined;
+    return isBehind(key, head);
   }
 
   /**
@@ -131,4 +156,9 @@ export class Syncer {
       if (!isLinkFailure(error)) this.deps.onError(error);
     });
   }
+}
+
+/** Whether `key` lacks events the server's `head` has (a different epoch counts as behind). */
+function isBehind(key: SynKey, head: SynKey): boolean {
+  return head.epoch !== key.epoch || head.seq > key.seq;
 }

@@ -57,6 +57,11 @@ export interface LinkOptions {
   connectTimeoutMs: number;
   /** The user's timeline grew (a NOTIFY push, or the answer to a POLL). */
   onNotify(notify: Notify): void;
+  /**
+   * The server told the user's newest SynKey without news: a heartbeat PING, or a POLL that ran out.
+   * A client that applied less than that missed a NOTIFY.
+   */
+  onHead?(head: Notify): void;
   /** A non-fatal ERROR the server sent outside any request (seq 0). */
   onError?(error: Error): void;
 }

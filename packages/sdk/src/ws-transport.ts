@@ -135,9 +135,12 @@ class WsLink implements Transport {
 
   private dispatch(f: Frame): void {
     switch (f.op) {
-      case Op.PING:
+      case Op.PING: {
         this.queue.push(frame(Op.PONG, f.seq, {}));
+        const { epoch, seq } = decodeBody(Op.PING, f.body);
+        if (epoch !== undefined && seq !== undefined) this.options.onHead?.({ epoch, seq });
         return;
+      }
       case Op.PONG:
         return;
       case Op.NOTIFY:

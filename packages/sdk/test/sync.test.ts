@@ -47,10 +47,10 @@ class Timeline {
   });
 }
 
-function syncer(store: MemoryStore, timeline: Timeline, log: string[] = []): Syncer {
+function syncer(store: MemoryStore, timeline: Timeline, log: string[] = [], request = timeline.request): Syncer {
   return new Syncer({
     store,
-    request: timeline.request,
+    request,
     me: () => me,
     pageSize: 200,
     onApplied: async (changes) => {
@@ -193,5 +193,56 @@ describe('Syncer', () => {
     await s.sync();
     await sleep(5);
     assert.deepEqual(timeline.acks, [{ epoch: 7, seq: 4 }]);
+  });
+
+  it('a heartbeat head syncs a store behind it, and costs no SYNC when the store has it', async () => {
+    const store = new MemoryStore();
+    const timeline = new Timeline();
+    timeline.add(3);
+    const s = syncer(store, timeline);
+    await s.sync();
+    timeline.syncs = [];
+    await s.catchUpTo({ epoch: 7, seq: 4 });
+    assert.deepEqual(timeline.syncs, [], 'up to date: nothing asked');
+    timeline.add(2);
+    await s.catchUpTo({ epoch: 7, seq: 6 });
+    assert.deepEqual(await store.synKey(), { epoch: 7, seq: 6 });
+    assert.equal(timeline.syncs.length, 1);
+  });
+
+  it('a head named during a catch-up adds a pass only when the catch-up ends behind it', async () => {
+    const store = new MemoryStore();
+    const timeline = new Timeline();
+    timeline.add(300);
+    const s = syncer(store, timeline);
+    const covered = s.sync();
+    await sleep(0);
+    await Promise.all([covered, s.catchUpTo({ epoch: 7, seq: 301 })]);
+    assert.deepEqual(
+      timeline.syncs.map((r) => r.seq),
+      [0, 200],
+      'the catch-up under way covered the head: no extra SYNC',
+    );
+
+    // The server grows after answering the catch-up's SYNC, and a heartbeat names the new head meanwhile.
+    let head: Promise<void> | undefined;
+    const growing = asRequester(async (op, body: never) => {
+      const reply = await timeline.request(op as typeof Op.SYNC, body);
+      if (op === Op.SYNC && !head) {
+        timeline.add(5);
+        head = s2.catchUpTo({ epoch: 7, seq: timeline.events.length });
+      }
+      return reply;
+    });
+    const s2 = syncer(store, timeline, [], growing);
+    timeline.add(10);
+    timeline.syncs = [];
+    await s2.sync();
+    await head;
+    assert.deepEqual(await store.synKey(), { epoch: 7, seq: 316 }, 'one more pass fetched what the head named');
+    assert.deepEqual(
+      timeline.syncs.map((r) => r.seq),
+      [301, 311],
+    );
   });
 });

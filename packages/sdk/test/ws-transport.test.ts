@@ -3,7 +3,7 @@ import { after, describe, it } from 'node:test';
 import { CloseCode, decodeBody, ErrorCode, frame, Op, type ProtocolError } from '@synkey/protocol';
 import { WebSocket } from 'ws';
 import { ServerError } from '../src/errors';
-import type { Transport } from '../src/transport';
+import type { Notify, Transport } from '../src/transport';
 import { connectWebSocket } from '../src/ws-transport';
 import { type FakeWsServer, fakeWsServer } from './fake-peers';
 import { sleep, waitFor } from './helpers';
@@ -21,13 +21,14 @@ async function serve(options: Parameters<typeof fakeWsServer>[0] = {}): Promise<
   return server;
 }
 
-async function open(server: FakeWsServer, token = 'tok'): Promise<Transport> {
+async function open(server: FakeWsServer, token = 'tok', onHead?: (head: Notify) => void): Promise<Transport> {
   const link = await connectWebSocket({
     url: server.url,
     WebSocket,
     auth: { token, device: 'd1' },
     connectTimeoutMs: 2_000,
     onNotify: () => {},
+    onHead,
   });
   links.push(link);
   return link;
@@ -48,6 +49,16 @@ describe('WebSocket transport', () => {
     const socket = server.sockets[0];
     socket?.send(frame(Op.PING, 77, {}));
     await waitFor(() => socket?.frames.some((f) => f.op === Op.PONG && f.seq === 77) ?? false);
+  });
+
+  it('hands the SynKey a server PING carries to onHead; a PING without one calls nothing', async () => {
+    const server = await serve();
+    const heads: Notify[] = [];
+    await open(server, 'tok', (head) => heads.push(head));
+    const socket = server.sockets[0];
+    socket?.send(frame(Op.PING, 0, {}), frame(Op.PING, 0, { epoch: 1, seq: 9 }), frame(Op.PING, 0, { seq: 10 }));
+    await waitFor(() => socket?.frames.filter((f) => f.op === Op.PONG).length === 3, 5_000, 'three PONGs');
+    assert.deepEqual(heads, [{ epoch: 1, seq: 9 }]);
   });
 
   it('sends the requests made in one tick as one BATCH message, in call order', async () => {

@@ -20,6 +20,11 @@ export class Notifier {
 
   constructor(private readonly maxSeq: (user: string) => number) {}
 
+  /** The user's newest timeline seq, as NOTIFY and the heartbeat PING tell it (the store keeps it in memory). */
+  newest(user: string): number {
+    return this.maxSeq(user);
+  }
+
   /** Calls `fn` with the newest seq whenever `user`'s timeline grows. Returns the unsubscribe. */
   subscribe(user: string, fn: Listener): () => void {
     let set = this.listeners.get(user);

@@ -62,14 +62,18 @@ export class WsLink {
     ws.on('error', () => this.dispose());
   }
 
-  /** Sends a PING, or closes the link if it has been silent longer than `deadMs`. */
+  /**
+   * Sends a PING carrying the user's newest SynKey (so a client that missed a NOTIFY catches up within
+   * one heartbeat), or closes the link if it has been silent longer than `deadMs`.
+   */
   heartbeat(now: number, deadMs: number): void {
     if (this.closed) return;
     if (!this.session && now - this.openedAt > AUTH_TIMEOUT_MS) {
       this.fail(new ProtocolError(ErrorCode.Unauthenticated, 'no AUTH frame in time'));
     } else if (now - this.lastSeen > deadMs)
       this.fail(new ProtocolError(ErrorCode.Timeout, 'no traffic within the heartbeat'));
-    else this.push(frame(Op.PING, 0, {}));
+    else if (!this.session) this.push(frame(Op.PING, 0, {}));
+    else this.push(frame(Op.PING, 0, { epoch: this.deps.epoch, seq: this.deps.notifier.newest(this.session.user) }));
   }
 
   /** Closes the link with a final ERROR frame (seq 0, `fatal`). */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { CloseCode, ConvKind, ErrorCode, encodeFrame, frame, HEADER_LEN, MsgKind, Op, VERSION } from '@synkey/protocol';
 import { mintToken, type RunningServer, startServer } from '../src/index';
-import { postLink, RawClient } from './raw-client';
+import { type Got, postLink, RawClient } from './raw-client';
 
 let server: RunningServer;
 const token = (user: string, ttlSeconds?: number) =>
@@ -172,6 +172,40 @@ describe('long link: notify, sync, ack and receipts', () => {
     b.close();
   });
 
+  test("every server PING carries the user's newest SynKey, and it advances as new events reach the timeline", async () => {
+    const fast = await startServer({ port: 0, secret: 's', heartbeatMs: 400, log: () => {} });
+    try {
+      const login = async (user: string) => (await RawClient.login(fast.wsUrl, await mintToken('s', user))).client;
+      const b = await login('hb-bob');
+      const a = await login('hb-alice');
+      /** The next heartbeat PING `c` receives after those it has, answered with a PONG to keep the link up. */
+      const nextPing = async (c: RawClient, pred: (g: Got) => boolean = () => true) => {
+        const seen = new Set(c.got);
+        const ping = await c.next((g) => !seen.has(g) && g.op === Op.PING && g.seq === 0 && pred(g));
+        c.sendRaw(frame(Op.PONG, 0, {}));
+        return ping.body;
+      };
+      assert.deepEqual(await nextPing(b), { epoch: fast.store.epoch, seq: 0 });
+
+      const conv = (
+        (await a.request(Op.CONV_CREATE, { kind: ConvKind.Direct, members: ['hb-bob'] })).body.conv as { id: number }
+      ).id;
+      for (const text of ['one', 'two', 'three']) {
+        assert.equal((await a.request(Op.SEND, { cmid: text, conv, kind: MsgKind.Text, text })).op, Op.SEND_ACK);
+      }
+      const newest = fast.store.maxSeq('hb-bob');
+      assert.equal(newest, 4, 'the conversation and three messages');
+      assert.deepEqual(await nextPing(b, (g) => g.body.seq === newest), { epoch: fast.store.epoch, seq: newest });
+      assert.deepEqual(await nextPing(a), { epoch: fast.store.epoch, seq: fast.store.maxSeq('hb-alice') });
+      const pong = await b.request(Op.PING, {});
+      assert.deepEqual([pong.op, pong.bytes], [Op.PONG, HEADER_LEN], "a client's empty PING gets an empty PONG");
+      a.close();
+      b.close();
+    } finally {
+      await fast.close();
+    }
+  });
+
   test('the sender gets a delivered receipt only after the recipient ACKs, and a read receipt after READ', async () => {
     const a = (await RawClient.login(server.wsUrl, await token('r-alice'))).client;
     const b = (await RawClient.login(server.wsUrl, await token('r-bob'))).client;
@@ -294,6 +328,22 @@ describe('short link', () => {
       frame(Op.POLL, 2, { epoch: server.store.epoch, seq: 0, waitMs: 0 }),
     ]);
     assert.equal(got[1]!.op, Op.NOTIFY);
+  });
+
+  test("a POLL whose wait runs out without news still names the user's newest SynKey", async () => {
+    const { client } = await RawClient.login(server.wsUrl, await token('quiet-alice'));
+    await client.request(Op.CONV_CREATE, { kind: ConvKind.Direct, members: ['quiet-bob'] });
+    client.close();
+    const newest = server.store.maxSeq('quiet-bob');
+    assert.ok(newest > 0);
+    const { got } = await postLink(server.url, [
+      frame(Op.AUTH, 1, { token: await token('quiet-bob'), device: 'h' }),
+      frame(Op.POLL, 2, { epoch: server.store.epoch, seq: newest, waitMs: 50 }),
+    ]);
+    assert.deepEqual(
+      [got[1]!.op, got[1]!.seq, got[1]!.body],
+      [Op.NOTIFY, 2, { epoch: server.store.epoch, seq: newest }],
+    );
   });
 
   test('bad token → 401, garbage → 400, oversized → 413, each with an ERROR frame', async () => {
