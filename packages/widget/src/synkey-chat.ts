@@ -339,6 +339,8 @@ export class SynkeyChat extends LitElement {
   private i18n = new I18n('en');
   private unread = -1;
   private peerDone: string | undefined;
+  /** The peer whose conversation the server is being asked for. */
+  private peerAsking: string | undefined;
   private focusAfter: 'list' | 'thread' | 'launcher' | undefined;
   private loading: Promise<void> | undefined;
   /** The strings of the element's language, while they load. */
@@ -609,20 +611,33 @@ export class SynkeyChat extends LitElement {
     return this.cc.conversations.reduce((n, c) => n + c.unread, 0);
   }
 
-  /** Opens the direct conversation with `peer` once a client is there. */
+  /** Opens the direct conversation with `peer`: the one the client knows, else one the server makes (or finds). */
   private openPeer() {
     const c = this.activeClient;
     const peer = this.peer;
     if (!c || !peer || peer === this.peerDone) return;
-    this.peerDone = peer;
-    c.createConversation({ kind: 1, members: [peer] }).then(
-      (conv) => {
-        this.current = conv.id;
-      },
-      () => {
-        this.peerDone = undefined;
-      },
-    );
+    // Already known here (also offline, e.g. after a reload): open it without asking the server.
+    const known = this.cc.conversations.find((conv) => conv.kind === 1 && conv.members.some((m) => m.user === peer));
+    if (known) {
+      this.peerDone = peer;
+      this.current = known.id;
+      return;
+    }
+    // Ask the server (it makes the conversation, or finds it) once the local list is read, one request at a time.
+    if (!this.cc.loaded || this.peerAsking === peer) return;
+    this.peerAsking = peer;
+    c.createConversation({ kind: 1, members: [peer] })
+      .then(
+        (conv) => {
+          if (this.peer !== peer || this.peerDone === peer) return;
+          this.peerDone = peer;
+          this.current = conv.id;
+        },
+        () => undefined,
+      )
+      .finally(() => {
+        if (this.peerAsking === peer) this.peerAsking = undefined;
+      });
   }
 
   private back() {
