@@ -525,14 +525,13 @@ class ClientEngine implements Engine {
   private async onNotify(notify: Notify): Promise<void> {
     // Until the link's first sync starts, that sync will fetch whatever this NOTIFY announces.
     if (!this.linkSynced) return;
-    const key = await this.store.synKey();
-    if (notify.epoch === key.epoch && notify.seq <= key.seq) return;
-    await this.syncer.sync().catch((error: Error) => {
+    // A NOTIFY during a catch-up costs another pass only if that catch-up ends short of it.
+    await this.syncer.catchUpTo(notify).catch((error: Error) => {
       if (!isLinkFailure(error)) this.report(error);
     });
   }
 
-  /** A heartbeat named the server's newest SynKey: a client behind it missed a NOTIFY and syncs now. */
+  /** A heartbeat named the server's newest SynKey: a client behind it missed a NOTIFY and syncs now (as for a NOTIFY). */
   private async onHead(head: Notify): Promise<void> {
     if (!this.linkSynced) return;
     await this.syncer.catchUpTo(head).catch((error: Error) => {

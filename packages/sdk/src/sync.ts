@@ -54,9 +54,9 @@ export class Syncer {
   }
 
   /**
-   * The server named its newest SynKey `head` without news (a heartbeat): syncs if the store is behind
-   * it, as a NOTIFY would. During a catch-up `head` is only noted, and the catch-up runs once more only
-   * if it ends still behind it, so a heartbeat never costs a SYNC when the client is up to date.
+   * The server named its newest SynKey `head` (a NOTIFY, or a heartbeat without news): syncs if the
+   * store is behind it. During a catch-up `head` is only noted, and the catch-up runs once more only
+   * if it ends still behind it, so neither costs a SYNC when the client is up to date.
    */
   async catchUpTo(head: SynKey): Promise<void> {
     if (!this.running) {
