@@ -189,6 +189,15 @@ re-encode, make the thumbnail) took ${s(r.full.completeMs)} for this ${r.full.wi
 `;
 }
 
+/** In place of a section whose figures in results.json are of an older shape than its renderer reads. */
+function stale(title: string, section: SectionName): string {
+  return `## ${title}
+
+_The figures in bench/results.json were measured by an older version of this section; rerun
+\`npm run bench -- --only ${section}\`._
+`;
+}
+
 function sizes(z: Results['sizes']): string {
   const row = (what: string, w: { files?: number; raw: number; gzip: number }) =>
     `| ${what} | ${w.files ?? 1} | ${kb(w.raw)} | ${kb(w.gzip)} |`;
@@ -217,6 +226,54 @@ Budget 30 KB gzip: at page load ${kb(z.atLoad.gzip)}, ${verdict(z.atLoad.gzip)};
 `;
 }
 
+function embedLoad(r: Results['embedLoad']): string {
+  type Figures = (typeof r.links)[string]['preload'];
+  const signed = (n: number, text: (n: number) => string) => {
+    const abs = text(Math.abs(n));
+    return Number.isFinite(n) ? `${/[1-9]/.test(abs) ? (n > 0 ? '+' : '−') : '±'}${abs}` : '–';
+  };
+  const row = (what: string, x: Figures) =>
+    `| ${what} | ${ms(x.scriptMs, 0)} | ${ms(x.launcherMs, 0)} | ${ms(x.connectedMs, 0)} | ${ms(x.panelMs, 0)} | ${kb(x.bytesToConnected)} | ${int(x.requestsToConnected)} | ${int(x.connectionsToConnected)} |`;
+  const diff = (a: Figures, b: Figures) => {
+    const t = (k: 'scriptMs' | 'launcherMs' | 'connectedMs' | 'panelMs') => signed(a[k] - b[k], (n) => ms(n, 0));
+    const n = (k: 'requestsToConnected' | 'connectionsToConnected') => signed(a[k] - b[k], int);
+    return `| Difference | ${t('scriptMs')} | ${t('launcherMs')} | ${t('connectedMs')} | ${t('panelMs')} | ${signed(a.bytesToConnected - b.bytesToConnected, kb)} | ${n('requestsToConnected')} | ${n('connectionsToConnected')} |`;
+  };
+  const tables = Object.entries(r.links).map(([name, { preload, noPreload }]) => {
+    const l = r.params.links[name];
+    const shape = l
+      ? `${l.label}: ${l.rttMs} ms round trip, ${l.downMbit ?? '∞'} Mbit/s down, ${l.upMbit} Mbit/s up`
+      : name;
+    return `${shape} (medians of ${preload.trials.length} and ${noPreload.trials.length} loads):
+
+| | script tag fetched | launcher shown | connected | panel, from the click | bytes to connected | requests to connected | connections to connected |
+| --- | --: | --: | --: | --: | --: | --: | --: |
+${row('`synkey.js`: the loader with its preload list', preload)}
+${row('Baseline: the same loader preloading nothing', noPreload)}
+${diff(preload, noPreload)}
+`;
+  });
+  return `## Embed load: script tag → launcher shown → connected, through an emulated link
+
+${measuredLine(r.measured)}A third-party page (another site than the chat server, with a CSP that allows the chat server and
+\`blob:\` workers) holding the script tag, each time in a new Chromium context: cold HTTP cache, no
+IndexedDB. The chat server is the real server process serving a fresh build of the embed (files sent
+as they are, without compression); it and the site are reached through one emulated line
+(bench/link-emulator.ts): a TCP proxy that adds the round-trip time, one more round trip before a new
+connection's first bytes (TCP's handshake), and shares the line's downlink and uplink between all
+connections. Times from navigation start: **launcher shown**, the button in \`<synkey-chat>\`'s shadow
+root; **connected**, the client's \`watchState\` first reporting \`online\` (engine loaded in its
+worker, token fetched, WebSocket authenticated). Then the pointer rests ${r.params.hoverMs} ms on the launcher (hovering
+starts loading the panel) and clicks: **panel**, from the click to the "New conversation" button laid out.
+Bytes, requests and connections: what went through the line to and from the chat server up to
+connected (the WebSocket's upgrade included; answers from the HTTP cache are not requests).
+**Baseline**: the same build with a loader that preloads nothing (\`synkey-nopreload.js\`), so each
+module is asked for only once the module importing it has arrived; the two loaders take turns, in
+the same run. \`synkey.js\` preloads ${r.preloaded.length} files: ${r.preloaded.map((f) => `\`${f}\``).join(', ')}.
+
+${tables.join('\n')}`;
+}
+
 /** BENCHMARKS.md for `r`; sections never measured are left out. */
 export function renderReport(r: Partial<Results>): string {
   const m = r.machine;
@@ -239,6 +296,7 @@ section notes the load average it started at). Raw numbers: [bench/results.json]
   if (r.memory) parts.push(memory(r.memory));
   if (r.catchup) parts.push(catchup(r.catchup));
   if (r.upload) parts.push(upload(r.upload));
-  if (r.sizes) parts.push(sizes(r.sizes));
+  if (r.sizes) parts.push('loader' in r.sizes ? sizes(r.sizes) : stale('Size of the script-tag embed', 'sizes'));
+  if (r.embedLoad) parts.push(embedLoad(r.embedLoad));
   return parts.join('\n');
 }

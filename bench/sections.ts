@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { measureCatchup } from './catchup';
+import { measureEmbedLoad, type NamedLink } from './embed-load';
 import { measureMemory } from './memory';
 import { measureServer } from './server-load';
 import { measureSizes } from './sizes';
@@ -36,6 +37,15 @@ async function sizes(log: (s: string) => void) {
     rmSync(out, { recursive: true, force: true });
   }
 }
+
+/**
+ * The lines the embed is loaded over: Lighthouse's mobile preset ("Slow 4G", the throttling
+ * PageSpeed Insights applies: 150 ms, 1.6 Mbit/s down, 750 kbit/s up) and a fast home line.
+ */
+const EMBED_LINKS: Record<string, NamedLink> = {
+  slow4g: { label: 'Slow 4G', rttMs: 150, downMbit: 1.6, upMbit: 0.75, handshake: true },
+  fast: { label: 'Fast line', rttMs: 20, downMbit: 50, upMbit: 10, handshake: true },
+};
 
 /** Every section, in the order a full run takes them (cheap first). */
 export const SECTIONS = {
@@ -83,6 +93,10 @@ export const SECTIONS = {
             },
         log,
       ),
+  },
+  embedLoad: {
+    title: 'embed load: script tag → launcher shown → connected, through an emulated link',
+    run: (quick, log) => measureEmbedLoad({ trials: quick ? 2 : 7, links: EMBED_LINKS }, log),
   },
 } satisfies Record<string, Section>;
 
