@@ -1,5 +1,5 @@
 import { type Browser, expect, type Page, test } from '@playwright/test';
-import { devToken, history, runtimeOf } from '../helpers';
+import { connections, devToken, history, runtimeOf } from '../helpers';
 import { ServerProcess } from '../server-process';
 
 let server: ServerProcess;
@@ -10,6 +10,9 @@ test.beforeEach(async () => {
 test.afterEach(async () => {
   await server.dispose();
 });
+
+/** How often each host page asked the site's token endpoint. */
+const tokenFetches = new WeakMap<Page, number>();
 
 /**
  * Opens a "third-party" page for `user`: served from `localhost` while the chat server and its
@@ -39,6 +42,7 @@ ${embed(chat)}
   );
   // The site's token endpoint; once a test has ended and its server is gone, it answers 503 like a site would.
   await page.route(`${site}/api/chat-token`, async (route) => {
+    tokenFetches.set(page, (tokenFetches.get(page) ?? 0) + 1);
     const token = await devToken(chat, user).catch(() => undefined);
     await (token ? route.fulfill({ json: { token } }) : route.fulfill({ status: 503 })).catch(() => undefined);
   });
@@ -76,6 +80,15 @@ test('the script tag on a page of another origin with a CSP: two users chat thro
   const bob = await hostPage(browser, 'bob', csp);
   await chatThroughLauncher(alice, bob, 'hello from the embed');
   expect(await runtimeOf(alice), 'the engine runs in its blob: worker').toBe('worker');
+});
+
+test("the site's token endpoint is asked once at start: the token that names the user also opens the engine", async ({
+  browser,
+}) => {
+  const page = await hostPage(browser, 'tina', cspFor(server.url, 'blob:'));
+  await expect.poll(() => connections(server.url, 'tina'), { timeout: 20_000 }).toBe(1);
+  await expect(page.getByRole('button', { name: 'Open chat' })).toBeVisible();
+  expect(tokenFetches.get(page)).toBe(1);
 });
 
 test('when the site CSP forbids blob: workers the embed runs its engine in the page and still chats', async ({
@@ -171,6 +184,7 @@ test('a page loads only the launcher and the engine; the panel comes on hover, a
   const launcher = alice.getByRole('button', { name: /Open chat/ });
   await expect(launcher).toBeVisible();
   await expect.poll(() => runtimeOf(alice)).toBe('worker');
+
   const atLoad = seen();
   expect(atLoad).toContain('synkey.js');
   expect(atLoad).toContain('synkey-main.js');

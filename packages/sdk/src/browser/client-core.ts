@@ -157,6 +157,8 @@ class Client implements SynkeyClient {
   private readonly timeoutMs: number;
   private readonly urls = new MediaUrls((id, variant) => this.call('mediaFile', [id, variant]));
   private closed = false;
+  /** The token fetched to learn the user, handed to the engine's first getToken instead of fetching again. */
+  private firstToken: Promise<string> | undefined;
   private readonly onOnline = () => void this.call('kick', []).catch(() => undefined);
   private readonly onVisible = () => {
     if (document.visibilityState === 'visible') this.onOnline();
@@ -355,18 +357,30 @@ class Client implements SynkeyClient {
 
   private async resolveUser(config: SessionConfig): Promise<SessionConfig> {
     if (config.user || !this.options.getToken) return config;
-    const user = tokenSubject(await this.options.getToken());
+    const token = Promise.resolve(this.options.getToken());
+    this.firstToken = token;
+    const user = tokenSubject(await token);
     return user ? { ...config, user } : config;
   }
 
+  /** The getToken the engine calls: the token fetched at start the first time, then new ones. */
+  private readonly engineToken = async (): Promise<string> => {
+    const first = this.firstToken;
+    this.firstToken = undefined;
+    return first ?? (this.options.getToken as () => string | Promise<string>)();
+  };
+
   private async start(): Promise<Backend> {
-    const config = await this.resolveUser(this.config());
+    // The worker starts while the token is fetched (the token names the user whose store it opens).
+    const config = this.resolveUser(this.config());
+    config.catch(() => undefined);
     const want = this.options.runtime ?? 'auto';
     const failures: string[] = [];
     if ((want === 'auto' || want === 'shared-worker') && typeof SharedWorker === 'function') {
       try {
         return await this.viaWorker(config, true);
       } catch (e) {
+        await config; // a token that could not be fetched fails the start, whatever the runtime
         failures.push(`SharedWorker: ${(e as Error).message}`);
       }
     }
@@ -374,6 +388,7 @@ class Client implements SynkeyClient {
       try {
         return await this.viaWorker(config, false);
       } catch (e) {
+        await config;
         failures.push(`Worker: ${(e as Error).message}`);
       }
     }
@@ -381,7 +396,7 @@ class Client implements SynkeyClient {
     throw new ProtocolError(ErrorCode.Unavailable, `the ${want} runtime is not available (${failures.join('; ')})`);
   }
 
-  private async viaWorker(config: SessionConfig, shared: boolean): Promise<Backend> {
+  private async viaWorker(pending: Promise<SessionConfig>, shared: boolean): Promise<Backend> {
     const worker = (this.options.createWorker ?? this.loaders.createWorker)(shared);
     const endpoint = shared ? (worker as SharedWorker).port : (worker as Worker);
     let died: (reason: unknown) => void = () => undefined;
@@ -422,11 +437,16 @@ class Client implements SynkeyClient {
         });
       });
     }
-    const getToken = this.options.getToken;
-    const session = await Promise.race([
-      remote.open(config, getToken ? Rpc.proxy(async () => getToken()) : undefined, Rpc.proxy(this.emit), tabLock),
-      dead,
-    ]);
+    let config: SessionConfig;
+    try {
+      config = await Promise.race([pending, dead]);
+    } catch (error) {
+      releaseTab?.();
+      kill();
+      throw error;
+    }
+    const getToken = this.options.getToken ? Rpc.proxy(this.engineToken) : undefined;
+    const session = await Promise.race([remote.open(config, getToken, Rpc.proxy(this.emit), tabLock), dead]);
     this.runtime = shared ? 'shared-worker' : 'worker';
     return {
       runtime: this.runtime,
@@ -442,12 +462,11 @@ class Client implements SynkeyClient {
     };
   }
 
-  private async inPage(config: SessionConfig): Promise<Backend> {
-    const { createHost } = await this.loaders.loadHost();
+  private async inPage(pending: Promise<SessionConfig>): Promise<Backend> {
+    const [{ createHost }, config] = await Promise.all([this.loaders.loadHost(), pending]);
     const host = createHost();
-    const getToken = this.options.getToken;
     const session = host.open(config, {
-      ...(getToken ? { getToken: async () => getToken() } : {}),
+      ...(this.options.getToken ? { getToken: this.engineToken } : {}),
       onEvent: this.emit,
     });
     this.runtime = 'main';
