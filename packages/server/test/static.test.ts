@@ -4,6 +4,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { type RunningServer, startServer, staticFiles } from '../src/index';
 
 let dir: string;
@@ -81,4 +82,35 @@ test('scripts can be imported as modules by pages of any origin; hashed chunks a
   const again = await fetch(`${server.url}/synkey-main.js`, { headers: { 'if-modified-since': modified } });
   assert.equal(again.status, 304);
   assert.equal(again.headers.get('access-control-allow-origin'), '*');
+});
+
+/** A raw GET with an Accept-Encoding header, the body as bytes. */
+function getEncoded(path: string, accept?: string): Promise<{ headers: Record<string, unknown>; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const headers = accept === undefined ? {} : { 'accept-encoding': accept };
+    const req = request({ host: '127.0.0.1', port: server.port, path, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+test('scripts go out brotli- or gzip-compressed as the request accepts, identical once decoded, and plain otherwise', async () => {
+  const source = 'export const greeting = "hello from a chunk";\n'.repeat(100);
+  writeFileSync(join(dir, 'site', 'chunks', 'big-Zz98Yy76.js'), source);
+  const br = await getEncoded('/chunks/big-Zz98Yy76.js', 'gzip, deflate, br');
+  assert.equal(br.headers['content-encoding'], 'br');
+  assert.equal(br.headers.vary, 'accept-encoding');
+  assert.equal(Number(br.headers['content-length']), br.body.length);
+  assert.ok(br.body.length < source.length / 5);
+  assert.equal(brotliDecompressSync(br.body).toString(), source);
+  const gz = await getEncoded('/chunks/big-Zz98Yy76.js', 'gzip');
+  assert.equal(gz.headers['content-encoding'], 'gzip');
+  assert.equal(gunzipSync(gz.body).toString(), source);
+  const plain = await getEncoded('/chunks/big-Zz98Yy76.js');
+  assert.equal(plain.headers['content-encoding'], undefined);
+  assert.equal(plain.body.toString(), source);
 });
