@@ -126,7 +126,7 @@ function browserPath(): string {
 }
 
 /**
- * Builds the embed into `dir` as `npm run build` does (synkey-main.js, synkey-worker.js, chunks/,
+ * Builds the embed into `dir` as `npm run build` does (synkey-main.js, chunks/ with the worker's entry,
  * synkey.js with its preload list), and the baseline loader beside it as synkey-nopreload.js (built
  * alone, then copied: it imports the same synkey-main.js from beside itself). Returns the files
  * synkey.js preloads.

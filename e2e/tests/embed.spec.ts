@@ -188,7 +188,7 @@ test('a page loads only the launcher and the engine; the panel comes on hover, a
   const atLoad = seen();
   expect(atLoad).toContain('synkey.js');
   expect(atLoad).toContain('synkey-main.js');
-  expect(atLoad).toContain('synkey-worker.js');
+  expect(atLoad).toContain('chunks/synkey-worker');
   for (const later of [
     'chunks/panel',
     'chunks/kit',

@@ -3,11 +3,12 @@ import { defineConfig } from 'vite';
 import { litTemplates } from './build/minify-templates.ts';
 import { preloadList } from './build/preload-list.ts';
 import { terser } from './build/terser.ts';
+import { workerName } from './build/worker-name.ts';
 
 /**
  * `vite build -c packages/widget/vite.config.ts` writes the script-tag embed into dist/:
- * - synkey-main.js (the widget, `src/embed.ts`) and synkey-worker.js (the engine's worker), ES
- *   modules sharing their code through dist/chunks/; what is needed only later (the chat panel, the
+ * - synkey-main.js (the widget, `src/embed.ts`) and chunks/synkey-worker-<hash>.js (the engine's
+ *   worker), ES modules sharing their code through dist/chunks/; what is needed only later (the chat panel, the
  *   short link, media, other languages, the in-page engine) is in chunks of its own, loaded on use.
  * SYNKEY_BUILD=loader writes dist/synkey.js: the small classic script a site's `<script>` tag
  * loads, which imports synkey-main.js from beside it and preloads the files the page and the
@@ -39,8 +40,9 @@ const builds = {
     },
   },
   embed: {
-    // Lit templates minified, then every chunk through terser (it packs them smaller than Vite's minifier).
-    plugins: [litTemplates(), terser()],
+    // Lit templates minified, the worker's file name written into synkey-main.js, then every chunk
+    // through terser (it packs them smaller than Vite's minifier).
+    plugins: [litTemplates(), workerName(), terser()],
     build: {
       outDir: resolve(import.meta.dirname, 'dist'),
       emptyOutDir: true,
@@ -55,7 +57,12 @@ const builds = {
         formats: ['es' as const],
       },
       rollupOptions: {
-        output: { entryFileNames: '[name].js', chunkFileNames: 'chunks/[name]-[hash].js' },
+        output: {
+          // synkey-main.js keeps its name for the loader; the worker's entry is hashed like the chunks, so
+          // it is cached for good and the worker starts without asking the server again.
+          entryFileNames: (chunk) => (chunk.name === 'synkey-main' ? '[name].js' : 'chunks/[name]-[hash].js'),
+          chunkFileNames: 'chunks/[name]-[hash].js',
+        },
       },
     },
   },

@@ -1,13 +1,16 @@
 // The script-tag embed's module, dist/synkey-main.js: the loader (synkey.js) imports it from the
 // chat server's origin. It defines `<synkey-chat>` with the panel's elements loaded on demand, and
-// gives elements an engine in a worker started from synkey-worker.js beside it (in the page when
-// the site's CSP forbids `blob:` workers).
+// gives elements an engine in a worker started from the worker's entry chunk (in the page when the
+// site's CSP forbids `blob:` workers).
 import { createClientWith, type EngineLoaders, loadEngineHost } from '@synkey/sdk/core';
 import { defineOnce } from './define-once';
 import { SynkeyChat } from './synkey-chat';
 
-/** synkey-worker.js beside this module (not `new URL(…, import.meta.url)`: the bundler would try to resolve it). */
-const workerUrl = import.meta.url.replace(/[^/]*$/, 'synkey-worker.js');
+/**
+ * The worker's entry beside this module: its hashed file name is written in by the build
+ * (build/worker-name.ts). Not `new URL(…, import.meta.url)`: the bundler would try to resolve it.
+ */
+const workerUrl = import.meta.url.replace(/[^/]*$/, '__SYNKEY_WORKER_FILE__');
 
 /**
  * The `blob:` worker's whole code. It imports the engine with a dynamic import: the site's CSP
