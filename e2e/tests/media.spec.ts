@@ -55,9 +55,9 @@ async function attach(page: Page, ...files: { name: string; mimeType: string; bu
 }
 
 /** The rendered size of an element, rounded. */
-async function size(el: Locator) {
-  const b = await el.boundingBox();
-  return { w: Math.round(b?.width ?? 0), h: Math.round(b?.height ?? 0) };
+/** The laid-out size of an element: unaffected by transforms, such as the panel's opening animation. */
+function size(el: Locator) {
+  return el.evaluate((e) => ({ w: (e as HTMLElement).offsetWidth, h: (e as HTMLElement).offsetHeight }));
 }
 
 /** The decoded size of an `<img>` (0 × 0 until it loaded). */

@@ -60,7 +60,8 @@ const builds = {
         output: {
           // synkey-main.js keeps its name for the loader; the worker's entry is hashed like the chunks, so
           // it is cached for good and the worker starts without asking the server again.
-          entryFileNames: (chunk) => (chunk.name === 'synkey-main' ? '[name].js' : 'chunks/[name]-[hash].js'),
+          entryFileNames: (chunk: { name: string }) =>
+            chunk.name === 'synkey-main' ? '[name].js' : 'chunks/[name]-[hash].js',
           chunkFileNames: 'chunks/[name]-[hash].js',
         },
       },

@@ -1,7 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import type { Media } from '@synkey/protocol';
 import sharp from 'sharp';
+import { mintToken, type RunningServer, type ServerOptions, startServer } from '../src/index';
 
 /** Hex SHA-256 of `bytes`. */
 export const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
@@ -209,4 +213,32 @@ export async function eventually(check: () => boolean | Promise<boolean>, timeou
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** A temporary directory, removed when the test `t` ends. */
+export function tempDir(t: { after(fn: () => void): void }, prefix = 'synkey-media-test-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** A server with `opts`, signing with `secret`; closed when the test ends unless `close` was called. */
+export async function serveMedia(
+  t: { after(fn: () => Promise<void>): void },
+  secret: string,
+  opts: Partial<ServerOptions> = {},
+): Promise<{ server: RunningServer; api(user: string): Promise<MediaApi>; close(): Promise<void> }> {
+  const server = await startServer({ port: 0, secret, log: () => {}, ...opts });
+  let closed = false;
+  t.after(async () => {
+    if (!closed) await server.close();
+  });
+  return {
+    server,
+    api: async (user) => new MediaApi(server.url, await mintToken(secret, user)),
+    close: async () => {
+      closed = true;
+      await server.close();
+    },
+  };
 }

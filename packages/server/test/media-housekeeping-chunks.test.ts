@@ -1,37 +1,13 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { Media } from '@synkey/protocol';
-import { mintToken, type ServerOptions, startServer } from '../src/index';
 import { checkMediaDir } from './fuzz-media-disk';
-import { eventually, MediaApi, noisePng } from './media-client';
+import { eventually, type MediaApi, noisePng, serveMedia, tempDir } from './media-client';
 
 const SECRET = 'media-housekeeping-chunks-secret';
 const CHUNK = 64 * 1024;
-
-function tempDir(t: { after(fn: () => void): void }): string {
-  const dir = mkdtempSync(join(tmpdir(), 'synkey-chunks-test-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-async function serve(t: { after(fn: () => Promise<void>): void }, opts: Partial<ServerOptions>) {
-  const server = await startServer({ port: 0, secret: SECRET, log: () => {}, ...opts });
-  let closed = false;
-  t.after(async () => {
-    if (!closed) await server.close();
-  });
-  return {
-    server,
-    api: async (user: string) => new MediaApi(server.url, await mintToken(SECRET, user)),
-    close: async () => {
-      closed = true;
-      await server.close();
-    },
-  };
-}
 
 /** Opens an upload of `file` in 64 KiB chunks and sends chunks `indexes` (all by default). */
 async function openWith(api: MediaApi, file: Buffer, indexes?: number[]) {
@@ -57,7 +33,7 @@ function leaveChunks(mediaDir: string, scratch: string, upload: string, file: Bu
 
 describe('chunk folders of finished uploads', () => {
   test('completing an upload deletes its chunk folder; completing again still answers its media', async (t) => {
-    const { server, api } = await serve(t, {});
+    const { server, api } = await serveMedia(t, SECRET, {});
     const alice = await api('alice');
     const png = await noisePng(200, 200);
     const { upload, chunks } = await openWith(alice, png);
@@ -72,7 +48,7 @@ describe('chunk folders of finished uploads', () => {
   test('chunks a crash left between storing the file and deleting them are deleted at start-up', async (t) => {
     const dir = tempDir(t);
     const opts = { dbPath: join(dir, 'chat.db') };
-    const first = await serve(t, opts);
+    const first = await serveMedia(t, SECRET, opts);
     const alice = await first.api('alice');
     const png = await noisePng(200, 200);
     const { upload, chunks } = await openWith(alice, png);
@@ -81,7 +57,7 @@ describe('chunk folders of finished uploads', () => {
     await first.close();
     leaveChunks(first.server.mediaDir, dir, upload, png, chunks);
 
-    const second = await serve(t, opts);
+    const second = await serveMedia(t, SECRET, opts);
     assert.ok(!existsSync(join(second.server.mediaDir, 'uploads', upload)), 'the finished upload’s chunks went');
     assert.deepEqual(readdirSync(join(second.server.mediaDir, 'uploads', open.upload)), ['0'], 'the open one’s stay');
     const again = await (await second.api('alice')).complete(upload);
@@ -92,7 +68,7 @@ describe('chunk folders of finished uploads', () => {
 
   test('the sweeper deletes chunk folders of finished and unknown uploads and keeps those of open ones', async (t) => {
     const dir = tempDir(t);
-    const { server, api } = await serve(t, { dbPath: join(dir, 'chat.db'), media: { sweepMs: 20 } });
+    const { server, api } = await serveMedia(t, SECRET, { dbPath: join(dir, 'chat.db'), media: { sweepMs: 20 } });
     const alice = await api('alice');
     const png = await noisePng(200, 200);
     const finished = await openWith(alice, png);

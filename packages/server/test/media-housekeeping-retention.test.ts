@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { ConvKind, ErrorCode, type Media, MsgKind, Op } from '@synkey/protocol';
 import { mintToken, type RunningServer, type ServerOptions, startServer } from '../src/index';
 import { MEDIA_DEFAULTS, retentionFromEnv } from '../src/media/options';
 import { checkMediaDir } from './fuzz-media-disk';
-import { eventually, fakeWebm, MediaApi, noisePng } from './media-client';
+import { eventually, fakeWebm, MediaApi, noisePng, tempDir } from './media-client';
 import { RawClient } from './raw-client';
 
 const SECRET = 'media-housekeeping-retention-secret';
@@ -15,12 +14,6 @@ const SECRET = 'media-housekeeping-retention-secret';
 // Media are made by a server with the default retention (7 days); a second server on the same database,
 // with a retention of 1 ms, then finds all of them old: no test here depends on how fast anything runs.
 const SWEEP_ALL = { media: { unsentRetentionMs: 1, sweepMs: 20 } };
-
-function tempDir(t: { after(fn: () => void): void }): string {
-  const dir = mkdtempSync(join(tmpdir(), 'synkey-retention-test-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 /** A server on `dbPath` and a media client and logged-in link per user; closed when `close` is called. */
 async function serve(t: { after(fn: () => Promise<void>): void }, opts: Partial<ServerOptions>) {
@@ -73,7 +66,7 @@ const gone = async (api: MediaApi, id: string) => (await api.req('GET', `/media/
 
 describe('unsent media retention', () => {
   test('media never sent are deleted past the retention, files and all; sent ones and the files they use stay', async (t) => {
-    const dir = tempDir(t);
+    const dir = tempDir(t, 'synkey-retention-test-');
     const dbPath = join(dir, 'chat.db');
     const first = await serve(t, { dbPath, rateLimit: { perSecond: 1000, burst: 1000 } });
     const alice = await first.user('alice');
@@ -149,7 +142,7 @@ describe('unsent media retention', () => {
   });
 
   test('media younger than the retention are kept', async (t) => {
-    const dir = tempDir(t);
+    const dir = tempDir(t, 'synkey-retention-test-');
     const dbPath = join(dir, 'chat.db');
     const first = await serve(t, { dbPath });
     const media = await (await first.user('alice')).api.uploadMedia(await noisePng(40, 40));
@@ -169,7 +162,7 @@ describe('unsent media retention', () => {
   });
 
   test('files whose rows went before a crash deleted them are deleted at start-up', async (t) => {
-    const dir = tempDir(t);
+    const dir = tempDir(t, 'synkey-retention-test-');
     const dbPath = join(dir, 'chat.db');
     const first = await serve(t, { dbPath });
     const alice = await first.user('alice');

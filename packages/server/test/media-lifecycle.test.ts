@@ -1,40 +1,17 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { ConvKind, ErrorCode, type Media, MsgKind, Op } from '@synkey/protocol';
-import { mintToken, type ServerOptions, startServer } from '../src/index';
-import { eventually, fakeWebm, MediaApi, noisePng, solid } from './media-client';
+import { mintToken, startServer } from '../src/index';
+import { eventually, fakeWebm, MediaApi, noisePng, serveMedia, solid, tempDir } from './media-client';
 import { RawClient } from './raw-client';
 
 const SECRET = 'media-lifecycle-secret';
 
-async function serve(t: { after(fn: () => Promise<void>): void }, opts: Partial<ServerOptions> = {}) {
-  const server = await startServer({ port: 0, secret: SECRET, log: () => {}, ...opts });
-  let closed = false;
-  t.after(async () => {
-    if (!closed) await server.close();
-  });
-  return {
-    server,
-    api: async (user: string) => new MediaApi(server.url, await mintToken(SECRET, user)),
-    close: async () => {
-      closed = true;
-      await server.close();
-    },
-  };
-}
-
-function tempDir(t: { after(fn: () => void): void }): string {
-  const dir = mkdtempSync(join(tmpdir(), 'synkey-media-test-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
 describe('cleanup', () => {
   test('unfinished image uploads and voice notes idle past staleUploadMs are deleted with their chunks', async (t) => {
-    const { server, api } = await serve(t, { media: { staleUploadMs: 1500, sweepMs: 50 } });
+    const { server, api } = await serveMedia(t, SECRET, { media: { staleUploadMs: 1500, sweepMs: 50 } });
     const alice = await api('alice');
     const png = await noisePng(200, 200);
     const opened = await alice.open(png, { chunkSize: 64 * 1024 });
@@ -61,7 +38,7 @@ describe('cleanup', () => {
   });
 
   test('the sweeper keeps finished media and their records', async (t) => {
-    const { api } = await serve(t, { media: { staleUploadMs: 1500, sweepMs: 20 } });
+    const { api } = await serveMedia(t, SECRET, { media: { staleUploadMs: 1500, sweepMs: 20 } });
     const alice = await api('alice');
     const png = await solid(50, 50, 'png');
     const opened = await alice.open(png);
@@ -79,7 +56,7 @@ describe('durability', () => {
   test('a restarted server still serves stored media (the media directory defaults to beside the database)', async (t) => {
     const dir = tempDir(t);
     const dbPath = join(dir, 'chat.db');
-    const first = await serve(t, { dbPath });
+    const first = await serveMedia(t, SECRET, { dbPath });
     assert.equal(first.server.mediaDir, join(dir, 'media'));
     const alice = await first.api('alice');
     const media = await alice.uploadMedia(await noisePng(90, 60));
@@ -97,7 +74,7 @@ describe('durability', () => {
     client.close();
     await first.close();
 
-    const second = await serve(t, { dbPath });
+    const second = await serveMedia(t, SECRET, { dbPath });
     const bob = await second.api('bob');
     const again = await bob.req('GET', `/media/${media.id}`);
     assert.equal(again.status, 200);
@@ -112,7 +89,7 @@ describe('durability', () => {
   test('files a crash left behind (no database row) and temp files are deleted at startup', async (t) => {
     const dir = tempDir(t);
     const opts = { dbPath: join(dir, 'chat.db'), mediaDir: join(dir, 'files-here') };
-    const first = await serve(t, opts);
+    const first = await serveMedia(t, SECRET, opts);
     const media = await (await first.api('alice')).uploadMedia(await solid(20, 20, 'png'));
     await first.close();
     const orphan = join(opts.mediaDir, 'files', 'ab', `ab${'0'.repeat(30)}`);
@@ -121,7 +98,7 @@ describe('durability', () => {
     writeFileSync(join(opts.mediaDir, 'tmp', 'half-written'), 'x');
     mkdirSync(join(opts.mediaDir, 'uploads', 'AAAAAAAAAAAAAAAAAAAAAA'));
 
-    const second = await serve(t, opts);
+    const second = await serveMedia(t, SECRET, opts);
     assert.ok(!existsSync(orphan));
     assert.deepEqual(readdirSync(join(opts.mediaDir, 'tmp')), []);
     assert.deepEqual(readdirSync(join(opts.mediaDir, 'uploads')), []);
@@ -131,7 +108,7 @@ describe('durability', () => {
 
 describe('limits per user', () => {
   test('open uploads are capped per user (429 RATE_LIMITED) and a cancelled one frees its slot', async (t) => {
-    const { api } = await serve(t, {
+    const { api } = await serveMedia(t, SECRET, {
       media: { quota: { maxOpenUploads: 2 } },
     });
     const alice = await api('alice');
@@ -148,7 +125,7 @@ describe('limits per user', () => {
   });
 
   test('bytes in open uploads are capped per user', async (t) => {
-    const { api } = await serve(t, { media: { quota: { maxOpenBytes: 100_000 } } });
+    const { api } = await serveMedia(t, SECRET, { media: { quota: { maxOpenBytes: 100_000 } } });
     const alice = await api('alice');
     const r = await alice.req('POST', '/media/uploads', { size: 100_001, sha256: 'ab'.repeat(32) });
     assert.equal(r.status, 429);
@@ -157,7 +134,7 @@ describe('limits per user', () => {
 
   test('bytes uploaded in a day are capped per user, finished uploads included', async (t) => {
     const png = await solid(40, 40, 'png');
-    const { api } = await serve(t, { media: { quota: { maxBytesPerDay: png.length + 10 } } });
+    const { api } = await serveMedia(t, SECRET, { media: { quota: { maxBytesPerDay: png.length + 10 } } });
     const alice = await api('alice');
     await alice.uploadMedia(png);
     const r = await alice.req('POST', '/media/uploads', { size: 11, sha256: 'ab'.repeat(32) });
@@ -167,7 +144,7 @@ describe('limits per user', () => {
   });
 
   test('the media routes are rate-limited per user: 429 with Retry-After', async (t) => {
-    const { api } = await serve(t, { media: { rateLimit: { perSecond: 0.5, burst: 3 } } });
+    const { api } = await serveMedia(t, SECRET, { media: { rateLimit: { perSecond: 0.5, burst: 3 } } });
     const alice = await api('alice');
     const statuses: number[] = [];
     let limited: Awaited<ReturnType<MediaApi['req']>> | undefined;

@@ -483,27 +483,42 @@ export class SynkeyChat extends LitElement {
     }`;
   }
 
+  /** The panel's box: a dialog over the page (launcher) or a region (inline); `view` styles what it shows. */
+  private frame(launcher: boolean, view: string, content: unknown) {
+    return html`<div
+      id="panel"
+      class="panel ${launcher ? 'float' : 'inline'} ${view}"
+      part="panel"
+      role=${launcher ? 'dialog' : 'region'}
+      aria-label=${this.i18n.t('messages')}
+      style=${styleMap(launcher ? { zIndex: this.zIndex ?? '2147483000' } : {})}
+      @keydown=${this.keydown}
+      @synkey-select=${this.select}
+    >
+      ${content}
+    </div>`;
+  }
+
+  private select(e: CustomEvent<{ id: number }>) {
+    this.current = e.detail.id;
+    this.focusAfter = 'thread';
+  }
+
   /** The panel when its elements could not be loaded: what happened, and a way to try again. */
   private failedPanel(launcher: boolean) {
     const t = this.i18n;
-    return html`<div
-      id="panel"
-      class="panel failed ${launcher ? 'float' : 'inline'}"
-      part="panel"
-      role=${launcher ? 'dialog' : 'region'}
-      aria-label=${t.t('messages')}
-      style=${styleMap(launcher ? { zIndex: this.zIndex ?? '2147483000' } : {})}
-      @keydown=${this.keydown}
-    >
-      <header part="header">
+    return this.frame(
+      launcher,
+      'failed',
+      html`<header part="header">
         <h2>${t.t('messages')}</h2>
         ${launcher ? iconButton(t.t('closeChat'), 'close', this.close) : nothing}
       </header>
       <div class="load-failed" role="alert">
         <p>${t.t('panelFailed')}</p>
         <button type="button" class="try" @click=${this.tryAgain}>${t.t('tryAgain')}</button>
-      </div>
-    </div>`;
+      </div>`,
+    );
   }
 
   private panel(launcher: boolean) {
@@ -512,20 +527,10 @@ export class SynkeyChat extends LitElement {
     const conv = cc.conversations.find((c) => c.id === this.current);
     const title = conv ? titleOf(conv, cc.me) : '';
     const close = launcher ? iconButton(t.t('closeChat'), 'close', this.close) : nothing;
-    return html`<div
-      id="panel"
-      class="panel ${launcher ? 'float' : 'inline'} ${this.current === undefined ? 'list-view' : 'thread-view'}"
-      part="panel"
-      role=${launcher ? 'dialog' : 'region'}
-      aria-label=${t.t('messages')}
-      style=${styleMap(launcher ? { zIndex: this.zIndex ?? '2147483000' } : {})}
-      @keydown=${this.keydown}
-      @synkey-select=${(e: CustomEvent<{ id: number }>) => {
-        this.current = e.detail.id;
-        this.focusAfter = 'thread';
-      }}
-    >
-      <header class="lh" part="header">
+    return this.frame(
+      launcher,
+      this.current === undefined ? 'list-view' : 'thread-view',
+      html`<header class="lh" part="header">
         <h2>${t.t('messages')}</h2>
         ${iconButton(t.t('newConversation'), 'plus', () => this.list?.compose())}
         ${close}
@@ -563,8 +568,8 @@ export class SynkeyChat extends LitElement {
             .me=${cc.me}
             ?active=${!launcher || this.opened}
           ></synkey-thread>`
-      }
-    </div>`;
+      }`,
+    );
   }
 
   override updated(): void {
