@@ -220,8 +220,10 @@ test('light and dark themes render a polished thread (screenshots saved as test 
   await launcher.click();
   await phone.page.locator('synkey-conversation-list .item').filter({ hasText: 'alice' }).click();
   await expect(row(phone.page, 'Sure, 3 works')).toBeVisible();
-  const box = await phone.page.locator('synkey-chat .panel').boundingBox();
-  expect(box).toEqual({ x: 0, y: 0, width: 320, height: 640 });
+  const phonePanel = phone.page.locator('synkey-chat .panel');
+  // Measured once the panel's opening animation (a slight scale) has finished.
+  await phonePanel.evaluate((el) => Promise.all(el.getAnimations().map((a) => a.finished)));
+  expect(await phonePanel.boundingBox()).toEqual({ x: 0, y: 0, width: 320, height: 640 });
   await phone.page.screenshot({ path: test.info().outputPath('launcher-320px.png'), animations: 'disabled' });
 });
 
