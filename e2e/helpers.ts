@@ -116,5 +116,9 @@ export function runtimeOf(page: Page): Promise<string | undefined> {
   return page
     .locator('synkey-chat')
     .first()
-    .evaluate((el) => (el as HTMLElement & { activeClient?: { runtime: string } }).activeClient?.runtime);
+    .evaluate((el) => {
+      // Before Lit has loaded, the embed's launcher shell has handed the element its client.
+      const chat = el as HTMLElement & { activeClient?: { runtime: string }; client?: { runtime: string } };
+      return (chat.activeClient ?? chat.client)?.runtime;
+    });
 }

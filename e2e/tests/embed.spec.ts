@@ -173,7 +173,7 @@ function fetchedFiles(page: Page): () => string[] {
   return () => [...seen].sort();
 }
 
-test('a page loads only the launcher and the engine; the panel comes on hover, and media, short-link and other-language code only when needed', async ({
+test('a page loads only the launcher (without Lit) and the engine; Lit and the panel come on hover, and media, short-link and other-language code only when needed', async ({
   browser,
 }) => {
   const csp = cspFor(server.url, 'blob:');
@@ -190,6 +190,8 @@ test('a page loads only the launcher and the engine; the panel comes on hover, a
   expect(atLoad).toContain('synkey-main.js');
   expect(atLoad).toContain('chunks/synkey-worker');
   for (const later of [
+    'chunks/chat-element',
+    'chunks/styles',
     'chunks/panel',
     'chunks/kit',
     'chunks/http-transport',
@@ -199,8 +201,10 @@ test('a page loads only the launcher and the engine; the panel comes on hover, a
   ])
     expect(atLoad, `${later} is not loaded with the page`).not.toContain(later);
 
+  // Lit, the element and the panel come when the visitor reaches for the launcher.
   await launcher.hover();
   await expect.poll(seen).toContain('chunks/panel');
+  expect(seen()).toContain('chunks/chat-element');
   const bob = await hostPage(browser, 'bob', csp);
   await chatThroughLauncher(alice, bob, 'text only');
   for (const later of ['chunks/kit', 'chunks/http-transport', 'chunks/ko', 'chunks/zh-CN'])
@@ -233,8 +237,28 @@ test('when the panel cannot be loaded the chat says so and "Try again" loads it 
   await expect(alert).toHaveText(/The chat could not be loaded/);
   const again = page.getByRole('button', { name: 'Try again' });
   await expect(again).toBeFocused();
+  // Off the launcher: hovering it also loads again, which would open the panel before the click.
+  await page.mouse.move(0, 0);
   await page.unroute(/\/chunks\/panel-[\w-]+\.js$/);
   await again.click();
   await expect(page.locator('synkey-chat header.lh').getByRole('button', { name: 'New conversation' })).toBeVisible();
   await expect(alert).toHaveCount(0);
+});
+
+test('keyboard: the launcher drawn before Lit keeps the focus when the chat takes over, and Enter opens the panel', async ({
+  browser,
+}) => {
+  const page = await hostPage(browser, 'kim', cspFor(server.url, 'blob:'));
+  const launcher = page.getByRole('button', { name: 'Open chat' });
+  await expect(launcher).toBeVisible();
+  expect(await page.evaluate(() => customElements.get('synkey-chat') === undefined), 'Lit is not loaded yet').toBe(
+    true,
+  );
+  await page.keyboard.press('Tab');
+  await expect(launcher).toBeFocused();
+  await page.waitForFunction(() => customElements.get('synkey-chat') !== undefined);
+  await expect(launcher).toBeFocused();
+  await page.keyboard.press('Enter');
+  await expect(page.getByRole('dialog', { name: 'Messages' })).toBeVisible();
+  await expect(page.locator('synkey-chat header.lh').getByRole('button', { name: 'New conversation' })).toBeVisible();
 });

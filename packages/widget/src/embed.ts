@@ -1,10 +1,10 @@
 // The script-tag embed's module, dist/synkey-main.js: the loader (synkey.js) imports it from the
-// chat server's origin. It defines `<synkey-chat>` with the panel's elements loaded on demand, and
-// gives elements an engine in a worker started from the worker's entry chunk (in the page when the
-// site's CSP forbids `blob:` workers).
-import { createClientWith, type EngineLoaders, loadEngineHost } from '@synkey/sdk/core';
-import { defineOnce } from './define-once';
-import { SynkeyChat } from './synkey-chat';
+// chat server's origin. It draws each `<synkey-chat>`'s launcher without Lit (launcher-shell.ts)
+// and loads Lit, the element and its panel when the chat is first wanted; clients run their engine
+// in a worker started from the worker's entry chunk (in the page when the site's CSP forbids
+// `blob:` workers).
+import { type ClientOptions, createClientWith, type EngineLoaders, loadEngineHost } from '@synkey/sdk/core';
+import { startShells } from './launcher-shell';
 
 /**
  * The worker's entry beside this module: its hashed file name is written in by the build
@@ -38,6 +38,23 @@ const loaders: EngineLoaders = {
   loadHost: loadEngineHost,
 };
 
-SynkeyChat.clientFactory = (options) => createClientWith(options, loaders);
-SynkeyChat.loadPanel = () => import('./panel');
-defineOnce('synkey-chat', SynkeyChat);
+const makeClient = (options: ClientOptions) => createClientWith(options, loaders);
+
+let chat: Promise<void> | undefined;
+/**
+ * Lit and `<synkey-chat>`, loaded once when first wanted (a failed load is tried again next time),
+ * with the panel's elements fetched alongside; if those fail, the element's panel says so itself.
+ */
+function loadChat(): Promise<void> {
+  chat ??= Promise.all([import('./chat-element'), import('./panel').catch(() => undefined)]).then(
+    ([element]) => element.defineChat(makeClient),
+    (error: unknown) => {
+      chat = undefined;
+      console.error('Synkey: the chat could not be loaded', error);
+      throw error;
+    },
+  );
+  return chat;
+}
+
+startShells({ makeClient, loadChat });

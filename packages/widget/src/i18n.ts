@@ -1,4 +1,7 @@
+import { langOf, pickLocale } from './locale-tag';
 import { en, type Strings } from './locales/en';
+
+export { langOf, pickLocale };
 
 /** A key of the string tables. */
 export type Key = keyof Strings;
@@ -10,17 +13,6 @@ const LOADERS: Record<string, () => Promise<Strings>> = {
   ko: () => import('./locales/ko').then((m) => m.ko),
 };
 const DAY_MS = 86_400_000;
-
-/** The supported locale for a BCP 47 tag: `zh*` → zh-CN, `ko*` → ko, anything else → en. */
-export function pickLocale(tag: string | null | undefined): string {
-  const t = (tag ?? '').toLowerCase();
-  return t.startsWith('zh') ? 'zh-CN' : t.startsWith('ko') ? 'ko' : 'en';
-}
-
-/** The language an element should speak: its own or closest `lang`, the document's, then the browser's. */
-export function langOf(el: Element): string {
-  return el.closest('[lang]')?.getAttribute('lang') || document.documentElement.lang || navigator.language;
-}
 
 const dayKey = (d: Date) => d.getFullYear() * 10_000 + d.getMonth() * 100 + d.getDate();
 /** Whole local days between `ts` and `now` (0: today, 1: yesterday). */

@@ -36,9 +36,10 @@ export { SynkeyComposer } from './composer';
 export { SynkeyBanner } from './connection-banner';
 export { SynkeyConversationList } from './conversation-list';
 export { defineOnce, defineSynkeyChat } from './define';
+export { fetchToken } from './fetch-token';
 export { hasLocale, I18n, loadLocale, pickLocale } from './i18n';
 export type { Strings } from './locales/en';
-export { fetchToken, SynkeyChat } from './synkey-chat';
+export { SynkeyChat } from './synkey-chat';
 export { SynkeyThread } from './thread-view';
 
 declare global {

@@ -1,27 +1,15 @@
-import { type ClientOptions, ErrorCode, ProtocolError, type SynkeyClient } from '@synkey/sdk/core';
-import { css, html, LitElement, nothing, type PropertyValues } from 'lit';
+import type { ClientOptions, SynkeyClient } from '@synkey/sdk/core';
+import { css, html, LitElement, nothing, type PropertyValues, unsafeCSS } from 'lit';
 import { styleMap } from 'lit/directives/style-map.js';
 import { ClientController } from './client-controller';
 import type { SynkeyConversationList } from './conversation-list';
+import { fetchToken } from './fetch-token';
 import { hasLocale, I18n, langOf, loadLocale, pickLocale } from './i18n';
 import { avatar, icon, iconButton } from './icons';
 import { titleOf } from './model';
+import { LAUNCHER_CSS } from './shared-css';
 import { base, theme } from './styles';
 import type { SynkeyThread } from './thread-view';
-
-/**
- * Reads a token from `url` (with the page's cookies): a JSON `{ token }` or the plain token text.
- * Rejects with a ProtocolError (`UNAUTHENTICATED`) when the endpoint refuses or its JSON has no token.
- */
-export async function fetchToken(url: string): Promise<string> {
-  const res = await fetch(url, { credentials: 'include', headers: { accept: 'application/json, text/plain' } });
-  if (!res.ok) throw new ProtocolError(ErrorCode.Unauthenticated, `the token endpoint answered ${res.status}`);
-  const text = (await res.text()).trim();
-  if (!text.startsWith('{')) return text;
-  const token = (JSON.parse(text) as { token?: unknown }).token;
-  if (typeof token !== 'string') throw new ProtocolError(ErrorCode.Unauthenticated, 'the token endpoint gave no token');
-  return token;
-}
 
 /**
  * `<synkey-chat>`: a complete chat — a floating launcher with a panel (`mode="launcher"`, the
@@ -101,6 +89,7 @@ export class SynkeyChat extends LitElement {
   static override styles = [
     theme,
     base,
+    unsafeCSS(LAUNCHER_CSS),
     css`
       :host([mode='inline']) {
         height: 100%;
@@ -108,49 +97,9 @@ export class SynkeyChat extends LitElement {
         container: panel / inline-size;
       }
       /* The host element is in the page's reach (a reset like * { all: unset !important } hits it): restate the type here. */
-      .panel,
-      .launcher {
+      .panel {
         font: 14px/1.45 var(--_font);
         color: var(--_fg);
-      }
-      .launcher {
-        position: fixed;
-        right: 20px;
-        bottom: 20px;
-        display: grid;
-        place-items: center;
-        width: 56px;
-        height: 56px;
-        border-radius: 50%;
-        background: var(--_accent);
-        color: var(--_on-accent);
-        box-shadow:
-          0 6px 20px rgb(0 0 0 / 0.2),
-          0 2px 6px rgb(0 0 0 / 0.12);
-        transition: transform 0.2s;
-      }
-      .launcher:hover {
-        transform: scale(1.06);
-      }
-      .launcher .icon {
-        width: 26px;
-        height: 26px;
-      }
-      .launcher .badge {
-        position: absolute;
-        top: -2px;
-        right: -2px;
-        min-width: 22px;
-        height: 22px;
-        padding: 0 6px;
-        border: 2px solid var(--_bg);
-        border-radius: 11px;
-        background: var(--_danger);
-        color: #fff;
-        font-size: 11.5px;
-        font-weight: 700;
-        line-height: 18px;
-        text-align: center;
       }
       .panel {
         display: grid;
@@ -353,6 +302,20 @@ export class SynkeyChat extends LitElement {
     this.opened = false;
     this.ready = false;
     this.loadFailed = false;
+  }
+
+  /**
+   * The embed's launcher shell may have drawn into this shadow root before the element was defined:
+   * render afresh, keeping the focus on the launcher if it was there.
+   */
+  protected override createRenderRoot(): HTMLElement | DocumentFragment {
+    // Cleared before Lit looks at the root: it would render before the shell's first node.
+    const drawn = this.shadowRoot;
+    if (drawn?.firstChild) {
+      if (drawn.activeElement) this.focusAfter = 'launcher';
+      drawn.replaceChildren();
+    }
+    return super.createRenderRoot();
   }
 
   /** The client in use: the one given, or the one this element made. */

@@ -1,8 +1,9 @@
+import { LAUNCHER_STRINGS } from '../launcher-strings';
+
 /** English strings; the reference every other locale must match key for key. */
 export const en = {
   messages: 'Messages',
-  openChat: 'Open chat',
-  openChatUnread: 'Open chat, {n} unread',
+  ...LAUNCHER_STRINGS.en,
   closeChat: 'Close chat',
   back: 'Back to conversations',
   conversations: 'Conversations',

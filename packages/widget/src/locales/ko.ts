@@ -1,10 +1,10 @@
+import { LAUNCHER_STRINGS } from '../launcher-strings';
 import type { Strings } from './en';
 
 /** 한국어 */
 export const ko: Strings = {
   messages: '메시지',
-  openChat: '채팅 열기',
-  openChatUnread: '채팅 열기, 읽지 않은 메시지 {n}개',
+  ...LAUNCHER_STRINGS.ko,
   closeChat: '채팅 닫기',
   back: '대화 목록으로 돌아가기',
   conversations: '대화',

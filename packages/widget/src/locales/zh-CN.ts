@@ -1,10 +1,10 @@
+import { LAUNCHER_STRINGS } from '../launcher-strings';
 import type { Strings } from './en';
 
 /** 简体中文 */
 export const zhCN: Strings = {
   messages: '消息',
-  openChat: '打开聊天',
-  openChatUnread: '打开聊天，{n} 条未读',
+  ...LAUNCHER_STRINGS['zh-CN'],
   closeChat: '关闭聊天',
   back: '返回会话列表',
   conversations: '会话',
