@@ -94,15 +94,15 @@ function recorder(): void {
   };
   addEventListener('pointerover', first('hover'), true);
   addEventListener('click', first('click'), true);
-  type Chat = HTMLElement & {
-    activeClient?: { watchState(cb: (s: string) => void): () => void };
-  };
+  type Client = { watchState(cb: (s: string) => void): () => void };
+  // Before Lit has loaded, the launcher shell has drawn into the shadow root and handed the element its `client`.
+  type Chat = HTMLElement & { activeClient?: Client; client?: Client };
   let watching = false;
   const check = (el: Chat, root: ShadowRoot) => {
     if (marks.launcher < 0 && root.querySelector('button.launcher')) marks.launcher = performance.now();
     const button = root.querySelector('header.lh button[aria-label="New conversation"]');
     if (marks.panel < 0 && button && button.getClientRects().length > 0) marks.panel = performance.now();
-    const client = el.activeClient;
+    const client = el.activeClient ?? el.client;
     if (client && !watching) {
       watching = true;
       client.watchState((state) => {
@@ -111,13 +111,18 @@ function recorder(): void {
       });
     }
   };
-  void customElements.whenDefined('synkey-chat').then(() => {
+  // The shadow root appears when the launcher shell (or the defined element) draws: look each frame until then.
+  const find = () => {
     const el = document.querySelector('synkey-chat') as Chat | null;
     const root = el?.shadowRoot;
-    if (!el || !root) return;
+    if (!el || !root) {
+      requestAnimationFrame(find);
+      return;
+    }
     new MutationObserver(() => check(el, root)).observe(root, { childList: true, subtree: true, attributes: true });
     check(el, root);
-  });
+  };
+  find();
 }
 
 /** The Chromium the e2e tests use (scripts/find-browser.mjs), or '' for Playwright's own. */
@@ -298,8 +303,11 @@ async function trial(
       const marks = (window as unknown as MarkedWindow).__embedLoad;
       const script = performance.getEntriesByName(url)[0]?.startTime ?? Number.NaN;
       // Known once the engine has started: the client says `main` until then.
-      const chat = document.querySelector('synkey-chat') as HTMLElement & { activeClient?: { runtime: string } };
-      return { ...marks, script, origin: performance.timeOrigin, runtime: chat.activeClient?.runtime };
+      const chat = document.querySelector('synkey-chat') as HTMLElement & {
+        activeClient?: { runtime: string };
+        client?: { runtime: string };
+      };
+      return { ...marks, script, origin: performance.timeOrigin, runtime: (chat.activeClient ?? chat.client)?.runtime };
     }, `${chat}/${loader}`);
     if (process.env.BENCH_DEBUG)
       console.log(

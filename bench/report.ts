@@ -211,10 +211,10 @@ gzipped alone as it is sent; a file the page and the worker share is fetched onc
 | | files | minified | gzip |
 | --- | --: | --: | --: |
 ${row('`synkey.js`, the script tag (call queue, `Synkey.init`)', z.loader)}
-${row('At page load, in the page: the launcher and its client (incl. the above)', z.page)}
+${row('At page load, in the page: the launcher (without Lit) and its client (incl. the above)', z.page)}
 ${row('At page load, in the worker: the engine, IndexedDB store, WebSocket link, codec', z.worker)}
 ${row('**At page load, all**', z.atLoad)}
-${row('+ opening the chat (list, thread, composer, bubbles, media UI)', z.panel)}
+${row('+ reaching for the launcher: Lit, the element, its panel (list, thread, composer, bubbles, media UI)', z.panel)}
 ${row('+ the first photo or voice note, sent or shown (uploads, downloads)', z.media)}
 ${row('+ the short link (only where the WebSocket cannot get through)', z.shortLink)}
 ${row('+ Chinese or Korean strings (each)', z.locale)}
@@ -258,7 +258,7 @@ ${diff(preload, noPreload)}
 ${measuredLine(r.measured)}A third-party page (another site than the chat server, with a CSP that allows the chat server and
 \`blob:\` workers) holding the script tag, each time in a new Chromium context: cold HTTP cache, no
 IndexedDB. The chat server is the real server process serving a fresh build of the embed (files sent
-as they are, without compression); it and the site are reached through one emulated line
+brotli-compressed, as it sends them to browsers); it and the site are reached through one emulated line
 (bench/link-emulator.ts): a TCP proxy that adds the round-trip time, one more round trip before a new
 connection's first bytes (TCP's handshake), and shares the line's downlink and uplink between all
 connections. Times from navigation start: **launcher shown**, the button in \`<synkey-chat>\`'s shadow
