@@ -208,18 +208,7 @@ export async function runMediaFuzz(opts: MediaFuzzOptions): Promise<MediaFuzzRep
 
     if (!crashed) {
       // Only the engines' two links may be left.
-      const deadline = Date.now() + DEADLINE_MS;
-      let s = await server.stats();
-      let all = -1;
-      for (;;) {
-        all = await fetch(`${server.url}/healthz`)
-          .then((r) => r.json() as Promise<{ connections: number }>)
-          .then((j) => j.connections)
-          .catch(() => -1);
-        if ((s?.connections === 2 && all === 2) || Date.now() > deadline) break;
-        await sleep(100);
-        s = await server.stats();
-      }
+      const { stats: s, all } = await server.settledLinks(2);
       report.connectionsAtEnd = { authenticated: s?.connections ?? -1, all };
       if (s?.connections !== 2 || all !== 2)
         violation(

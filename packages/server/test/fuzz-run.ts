@@ -210,6 +210,24 @@ export class ServerProcess {
     return within(got, DEADLINE_MS * 3, null);
   }
 
+  /**
+   * Waits (up to DEADLINE_MS) until the server holds exactly `expected` links, authenticated and in
+   * all (its /healthz count); answers the last stats and count seen either way.
+   */
+  async settledLinks(expected: number): Promise<{ stats: Stats | null; all: number }> {
+    const deadline = Date.now() + DEADLINE_MS;
+    let stats = await this.stats();
+    for (;;) {
+      const all = await fetch(`${this.url}/healthz`)
+        .then((r) => r.json() as Promise<{ connections: number }>)
+        .then((j) => j.connections)
+        .catch(() => -1);
+      if ((stats?.connections === expected && all === expected) || Date.now() > deadline) return { stats, all };
+      await sleep(100);
+      stats = await this.stats();
+    }
+  }
+
   async close(): Promise<void> {
     this.expectExit = true;
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
@@ -1042,18 +1060,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
 
     // ---- the end: links back to the well-behaved ones, the heap flat, the timeline intact
     if (!crashed) {
-      const deadline = Date.now() + DEADLINE_MS;
-      let s = await server.stats();
-      let all = -1;
-      for (;;) {
-        all = await fetch(`${server.url}/healthz`)
-          .then((r) => r.json() as Promise<{ connections: number }>)
-          .then((j) => j.connections)
-          .catch(() => -1);
-        if ((s?.connections === 2 && all === 2) || Date.now() > deadline) break;
-        await sleep(100);
-        s = await server.stats();
-      }
+      const { stats: s, all } = await server.settledLinks(2);
       report.connectionsAtEnd = { authenticated: s?.connections ?? -1, all, expected: 2 };
       if (s?.connections !== 2 || all !== 2)
         violation(
