@@ -3,10 +3,10 @@
 // announces more pixels than the limit, and files that are no image at all. Each carries what complete
 // may answer for it.
 import { createHash } from 'node:crypto';
-import { crc32, deflateSync } from 'node:zlib';
+import { crc32 } from 'node:zlib';
 import sharp from 'sharp';
 import { Rng } from './fuzz-corpus';
-import { animatedGif, gifWithMetadata, jpegWithGps } from './media-client';
+import { animatedGif, gifWithMetadata, jpegWithGps, pngBomb } from './media-client';
 
 /**
  * What complete may answer for a file: `valid` must be stored (200); `maybe` (damaged bytes) may be
@@ -92,29 +92,6 @@ export async function freshImage(rng: Rng): Promise<PoolImage> {
 
 // ---------------------------------------------------------------------------------------------------
 // Bombs and non-images
-
-function pngChunk(type: string, data: Buffer): Buffer {
-  const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-  const len = Buffer.alloc(4);
-  len.writeUInt32BE(data.length);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(body));
-  return Buffer.concat([len, body, crc]);
-}
-
-/** A real zlib bomb: an all-black 1-bit PNG of `side`² pixels (64 Mpx at 8000: over the limit, ~10 KB). */
-function pngBomb(side: number): Buffer {
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(side, 0);
-  ihdr.writeUInt32BE(side, 4);
-  ihdr[8] = 1;
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    pngChunk('IHDR', ihdr),
-    pngChunk('IDAT', deflateSync(Buffer.alloc((1 + Math.ceil(side / 8)) * side), { level: 9 })),
-    pngChunk('IEND', Buffer.alloc(0)),
-  ]);
-}
 
 /** A GIF of `frames` frames of `w`×`h` whose pixel data is only a clear and an end code. */
 function gifFrames(w: number, h: number, frames: number): Buffer {

@@ -18,7 +18,7 @@ import { basePool, bombs, nonImages } from './fuzz-media-images';
 import { World } from './fuzz-media-model';
 import { SCENARIOS } from './fuzz-media-scenarios';
 import { DEADLINE_MS, type MediaStats, MediaWorker } from './fuzz-media-worker';
-import { counts, mib, SECRET, ServerProcess } from './fuzz-run';
+import { counts, endHeap, mib, SECRET, ServerProcess } from './fuzz-run';
 
 /** What to run. */
 export interface MediaFuzzOptions {
@@ -214,20 +214,7 @@ export async function runMediaFuzz(opts: MediaFuzzOptions): Promise<MediaFuzzRep
         violation(
           `links leak: ${s?.connections} authenticated and ${all} open links at the end, expected the engines' 2`,
         );
-      if (s) {
-        report.heap.end = s.heapUsed;
-        report.heap.rssEnd = s.rss;
-        report.heap.peak = Math.max(report.heap.peak, s.heapUsed);
-        if (!baselineTaken) {
-          report.heap.baseline = first?.heapUsed ?? 0;
-          report.heap.rssBaseline = first?.rss ?? 0;
-        }
-        const growth = s.heapUsed - report.heap.baseline;
-        if (growth > opts.heapBound)
-          violation(
-            `server heap grew by ${(growth / 2 ** 20).toFixed(1)} MiB (bound ${(opts.heapBound / 2 ** 20).toFixed(0)} MiB)`,
-          );
-      }
+      if (s) endHeap(report.heap, s, baselineTaken ? undefined : first, opts.heapBound, violation);
     }
     stopped = true;
     await Promise.all([heapLoop, progressLoop]);

@@ -1066,20 +1066,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
         violation(
           `links leak: ${s?.connections} authenticated and ${all} open links at the end, expected the 2 well-behaved ones`,
         );
-      if (s) {
-        report.heap.end = s.heapUsed;
-        report.heap.rssEnd = s.rss;
-        report.heap.peak = Math.max(report.heap.peak, s.heapUsed);
-        if (!baselineTaken) {
-          report.heap.baseline = first?.heapUsed ?? 0;
-          report.heap.rssBaseline = first?.rss ?? 0;
-        }
-        const growth = s.heapUsed - report.heap.baseline;
-        if (growth > opts.heapBound)
-          violation(
-            `server heap grew by ${(growth / 2 ** 20).toFixed(1)} MiB (bound ${(opts.heapBound / 2 ** 20).toFixed(0)} MiB)`,
-          );
-      }
+      if (s) endHeap(report.heap, s, baselineTaken ? undefined : first, opts.heapBound, violation);
     }
     stop();
     await Promise.all([heapLoop, progressLoop]);
@@ -1147,6 +1134,28 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
 }
 
 /** Bytes as MiB with one decimal. */
+/**
+ * Records the server's heap at the end of a run and flags growth past `bound` above the baseline;
+ * `first` is the first sample, the baseline when none was taken while the run was quiet.
+ */
+export function endHeap(
+  heap: FuzzReport['heap'],
+  s: Stats,
+  first: Stats | null | undefined,
+  bound: number,
+  violation: (message: string) => void,
+): void {
+  heap.end = s.heapUsed;
+  heap.rssEnd = s.rss;
+  heap.peak = Math.max(heap.peak, s.heapUsed);
+  if (first !== undefined) {
+    heap.baseline = first?.heapUsed ?? 0;
+    heap.rssBaseline = first?.rss ?? 0;
+  }
+  const growth = s.heapUsed - heap.baseline;
+  if (growth > bound) violation(`server heap grew by ${mib(growth)} (bound ${(bound / 2 ** 20).toFixed(0)} MiB)`);
+}
+
 export const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
 /** A tally as `key n, key n` from the largest count down. */
 export const counts = (m: Record<string, number>) =>
